@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as customerDatabase from './001-customer-database.ts';
+
+/** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
+export const migrations: Record<string, Migration> = {
+  '001-customer-database': customerDatabase,
+};

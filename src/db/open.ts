@@ -1,0 +1,156 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { KizunaError } from '../errors.ts';
+import { type DatabaseConfig, databaseConfigFromEnv, describeDatabase, MEMORY_DATA_DIR } from './config.ts';
+import { lockDataDir } from './lock.ts';
+import { PgliteDialect } from './pglite-dialect.ts';
+import type { Schema } from './schema.ts';
+
+export type Engine = DatabaseConfig['engine'];
+
+/** A transaction on one connection, with the bulk-load path of the engine bound to it. */
+export type Transaction = {
+  db: Kysely<Schema>;
+  /** Loads rows given in PostgreSQL's COPY text format (see `copyText`) into `table`. */
+  copy(table: string, columns: readonly string[], text: string): Promise<void>;
+};
+
+/** "The database": the one handle every module receives. */
+export type Database = {
+  engine: Engine;
+  description: string;
+  db: Kysely<Schema>;
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+};
+
+// int8 (counts, ids) as numbers: ids stay far below 2^53. numeric stays a string (exact money);
+// date stays 'YYYY-MM-DD' so that no time zone shifts a birthday.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (value: string) => Number(value);
+    if (oid === 1082) return (value: string) => value;
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+
+function copyStatement(table: string, columns: readonly string[], source: string): string {
+  for (const name of [table, ...columns]) {
+    if (!IDENTIFIER.test(name)) throw new Error(`not a plain SQL identifier: ${name}`);
+  }
+  return `COPY ${table} (${columns.join(', ')}) FROM ${source}`;
+}
+
+/** Escapes one value for PostgreSQL's COPY text format; null and undefined become \N. */
+export function copyText(value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  const text = value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+/** A pool that always hands out the same, already reserved client: a Kysely bound to one transaction. */
+function singleClientPool(client: pg.PoolClient): PostgresPool {
+  return {
+    connect: async () => ({ query: client.query.bind(client), release() {} }) as unknown as pg.PoolClient,
+    end: async () => {},
+  };
+}
+
+async function openPglite(config: Extract<DatabaseConfig, { engine: 'pglite' }>): Promise<Database> {
+  const inMemory = config.dataDir === MEMORY_DATA_DIR;
+  const unlock = inMemory ? () => {} : lockDataDir(config.dataDir);
+  try {
+    const pglite = new PGlite(inMemory ? undefined : config.dataDir, {
+      // fsync cannot be enabled in PGlite (see docs/decisions.md).
+      postgresqlconf: [`work_mem=${config.workMem}`, 'TimeZone=UTC'],
+    } as ConstructorParameters<typeof PGlite>[1]);
+    await pglite.waitReady;
+    const db = new Kysely<Schema>({ dialect: new PgliteDialect(pglite) });
+    let closed = false;
+    return {
+      engine: 'pglite',
+      description: describeDatabase(config),
+      db,
+      transaction: (work) =>
+        db.transaction().execute((trx) =>
+          work({
+            db: trx,
+            // PGlite's fast load path: COPY from a blob, on the single backend session the transaction holds.
+            copy: async (table, columns, text) => {
+              await pglite.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob([text]) });
+            },
+          }),
+        ),
+      async close() {
+        if (closed) return;
+        closed = true;
+        await pglite.close();
+        unlock();
+      },
+    };
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
+async function openPostgres(config: Extract<DatabaseConfig, { engine: 'postgres' }>): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: Number(process.env.KIZUNA_POOL_SIZE ?? 10),
+    options: `-c TimeZone=UTC -c work_mem=${config.workMem}`,
+    types,
+  });
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (error) {
+    await pool.end();
+    throw new KizunaError(
+      'database_unreachable',
+      `Cannot connect to ${describeDatabase(config)}: ${(error as Error).message}`,
+    );
+  }
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  let closed = false;
+  return {
+    engine: 'postgres',
+    description: describeDatabase(config),
+    db,
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work({
+          db: new Kysely<Schema>({ dialect: new PostgresDialect({ pool: singleClientPool(client) }) }),
+          copy: async (table, columns, text) => {
+            await pipeline(Readable.from([text]), client.query(copyFrom(copyStatement(table, columns, 'STDIN'))));
+          },
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
+
+/** Opens the database the configuration names (by default: from the environment). The only opener. */
+export async function openDatabase(config: DatabaseConfig = databaseConfigFromEnv()): Promise<Database> {
+  return config.engine === 'pglite' ? openPglite(config) : openPostgres(config);
+}

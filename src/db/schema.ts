@@ -1,0 +1,173 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** numeric(14,2): read as an exact decimal string, written as a number or string. */
+type Money = ColumnType<string, string | number, string | number>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json = ColumnType<Record<string, unknown>, string | Record<string, unknown>, string | Record<string, unknown>>;
+
+export type Role = 'owner' | 'manager' | 'marketer' | 'store_staff' | 'service_agent';
+export type ConsentChannel = 'email' | 'sms' | 'phone' | 'letter';
+export type TouchChannel = 'email' | 'letter' | 'dm' | 'newsletter' | 'step_mail' | 'phone' | 'sms';
+export type InteractionKind = 'inquiry' | 'request' | 'complaint' | 'suggestion' | 'call';
+export type InteractionChannel = 'phone' | 'email' | 'store' | 'web' | 'letter';
+export type InteractionStatus = 'open' | 'waiting' | 'resolved' | 'closed';
+export type PreferenceSource = 'staff' | 'inferred' | 'customer';
+
+export type StoresTable = {
+  id: Generated<number>;
+  code: string;
+  name: string;
+  timezone: Generated<string>;
+  created_at: CreatedAt;
+};
+
+export type StaffTable = {
+  id: Generated<number>;
+  code: string;
+  name: string;
+  email: string | null;
+  role: Role;
+  store_id: number | null;
+  created_at: CreatedAt;
+};
+
+export type CustomersTable = {
+  id: Generated<number>;
+  external_id: string | null;
+  name: string | null;
+  name_kana: string | null;
+  email: string | null;
+  phone: string | null;
+  postal_code: string | null;
+  address: string | null;
+  birth_date: string | null;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  custom_fields: Json;
+  acquisition_source: string | null;
+  referred_by_customer_id: number | null;
+  account_owner_staff_id: number | null;
+  home_store_id: number | null;
+  do_not_contact: Generated<boolean>;
+  merged_into_customer_id: number | null;
+  erased_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+};
+
+export type ConsentsTable = {
+  customer_id: number;
+  id: Generated<number>;
+  channel: ConsentChannel;
+  granted: boolean;
+  recorded_at: CreatedAt;
+  source: string;
+};
+
+export type ProductsTable = {
+  id: Generated<number>;
+  sku: string;
+  name: string;
+  category: string;
+  price: Money;
+  unit_cost: Money | null;
+  repurchase_cycle_days: number | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+};
+
+export type OrdersTable = {
+  customer_id: number;
+  id: Generated<number>;
+  external_id: string;
+  store_id: number | null;
+  ordered_at: Timestamp;
+  currency: Generated<string>;
+  total: ColumnType<string, string | number | undefined, string | number>;
+  created_at: CreatedAt;
+};
+
+export type OrderLinesTable = {
+  customer_id: number;
+  order_id: number;
+  line_no: number;
+  product_id: number;
+  quantity: number;
+  unit_price: Money;
+  amount: Money;
+};
+
+export type ReturnsTable = {
+  customer_id: number;
+  id: Generated<number>;
+  external_id: string;
+  order_id: number | null;
+  product_id: number;
+  quantity: number;
+  amount: Money;
+  returned_at: Timestamp;
+  reason: string | null;
+};
+
+export type TouchesTable = {
+  customer_id: number;
+  id: Generated<number>;
+  external_id: string | null;
+  channel: TouchChannel;
+  campaign: string | null;
+  flow: string | null;
+  variant: string | null;
+  subject: string | null;
+  cost: ColumnType<string, string | number | undefined, string | number>;
+  sent_at: Timestamp;
+  delivered_at: Timestamp | null;
+  opened_at: Timestamp | null;
+  clicked_at: Timestamp | null;
+  bounced_at: Timestamp | null;
+};
+
+export type InteractionsTable = {
+  customer_id: number;
+  id: Generated<number>;
+  external_id: string | null;
+  kind: InteractionKind;
+  channel: InteractionChannel;
+  status: Generated<InteractionStatus>;
+  subject: string | null;
+  body: string | null;
+  store_id: number | null;
+  owner_staff_id: number | null;
+  duration_seconds: number | null;
+  opened_at: Timestamp;
+  first_response_at: Timestamp | null;
+  resolved_at: Timestamp | null;
+};
+
+export type PreferencesTable = {
+  customer_id: number;
+  id: Generated<number>;
+  external_id: string | null;
+  key: string | null;
+  value: string | null;
+  note: string | null;
+  source: Generated<PreferenceSource>;
+  store_id: number | null;
+  author_staff_id: number | null;
+  noted_at: CreatedAt;
+  obsolete_at: Timestamp | null;
+};
+
+/** The typed schema Kysely checks every query against. */
+export type Schema = {
+  stores: StoresTable;
+  staff: StaffTable;
+  customers: CustomersTable;
+  consents: ConsentsTable;
+  products: ProductsTable;
+  orders: OrdersTable;
+  order_lines: OrderLinesTable;
+  returns: ReturnsTable;
+  touches: TouchesTable;
+  interactions: InteractionsTable;
+  preferences: PreferencesTable;
+};
