@@ -1,4 +1,4 @@
-import { type Expression, type RawBuilder, sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type {
   ConsentChannel,
   Database,
@@ -25,7 +25,12 @@ export const DEFAULT_TIMELINE_LIMIT = 100;
 export type StoreRef = { id: number; code: string; name: string };
 export type StaffRef = { id: number; name: string };
 
-export type CurrentConsent = { channel: ConsentChannel; granted: boolean; recorded_at: string; source: string };
+export type CurrentConsent = {
+  channel: ConsentChannel;
+  granted: boolean;
+  recorded_at: string;
+  source: string;
+};
 
 export type TimelineCustomer = {
   id: number;
@@ -186,7 +191,7 @@ type Query = { customerId: number; before: Date | undefined; fetch: number };
 async function orderEvents(database: Database, { customerId, before, fetch }: Query): Promise<OrderEvent[]> {
   // One correlated json_agg per order, inside the same statement: no query per order (no N+1). Money is
   // cast to text first, because json would turn numeric into a float.
-  const lines: Expression<OrderLine[]> = sql<OrderLine[]>`coalesce((
+  const lines = sql<OrderLine[]>`coalesce((
     select json_agg(json_build_object(
       'line_no', ol.line_no, 'sku', p.sku, 'product_name', p.name, 'category', p.category,
       'quantity', ol.quantity, 'unit_price', ol.unit_price::text, 'amount', ol.amount::text
@@ -206,7 +211,7 @@ async function orderEvents(database: Database, { customerId, before, fetch }: Qu
       's.id as store_id',
       's.code as store_code',
       's.name as store_name',
-      sql`${lines}`.$castTo<OrderLine[]>().as('lines'),
+      lines.as('lines'),
     ])
     .where('o.customer_id', '=', customerId)
     .$if(before !== undefined, (q) => q.where('o.ordered_at', '<', before!))
@@ -226,12 +231,17 @@ async function orderEvents(database: Database, { customerId, before, fetch }: Qu
   }));
 }
 
-async function returnEvents(database: Database, { customerId, before, fetch }: Query): Promise<ReturnEvent[]> {
+async function returnEvents(
+  database: Database,
+  { customerId, before, fetch }: Query,
+): Promise<ReturnEvent[]> {
   const rows = await database.db
     .selectFrom('returns as r')
     .innerJoin('products as p', 'p.id', 'r.product_id')
     // Joined on customer_id too: orders and returns are co-located by customer (Citus).
-    .leftJoin('orders as o', (join) => join.onRef('o.customer_id', '=', 'r.customer_id').onRef('o.id', '=', 'r.order_id'))
+    .leftJoin('orders as o', (join) =>
+      join.onRef('o.customer_id', '=', 'r.customer_id').onRef('o.id', '=', 'r.order_id'),
+    )
     .leftJoin('stores as s', 's.id', 'o.store_id')
     .select([
       'r.id',
@@ -518,7 +528,9 @@ export async function customerTimeline(
 ): Promise<Timeline> {
   const limit = options.limit ?? DEFAULT_TIMELINE_LIMIT;
   if (!Number.isSafeInteger(limit) || limit < 1) {
-    throw new KizunaError('invalid_request', `limit must be a positive integer, not ${limit}`, { field: 'limit' });
+    throw new KizunaError('invalid_request', `limit must be a positive integer, not ${limit}`, {
+      field: 'limit',
+    });
   }
   const before = options.before;
   if (before !== undefined && Number.isNaN(before.getTime())) {
@@ -533,7 +545,7 @@ export async function customerTimeline(
   if (!customer) {
     throw new KizunaError('customer_not_found', `No customer with id ${customerId}`, { status: 404 });
   }
-  const events = (perKind as TimelineEvent[][]).flat().sort(compareEvents);
+  const events = perKind.flat().sort(compareEvents);
   return { customer, events: events.slice(0, limit), has_more: events.length > limit };
 }
 
@@ -545,7 +557,10 @@ const MAX_MERGE_HOPS = 32;
  * e-mail matches the most recently updated customer wins. A customer merged into another resolves to the
  * surviving customer (following chains of merges).
  */
-export async function findCustomer(database: Database, idOrEmailOrExternalId: string): Promise<number | null> {
+export async function findCustomer(
+  database: Database,
+  idOrEmailOrExternalId: string,
+): Promise<number | null> {
   const key = idOrEmailOrExternalId.trim();
   if (key === '') return null;
   // Only canonical positive integers are ids: "0001234" is a member number (an external id), not id 1234.
@@ -571,7 +586,9 @@ export async function findCustomer(database: Database, idOrEmailOrExternalId: st
   let current = match;
   for (let hop = 0; current.merged_into_customer_id !== null; hop++) {
     if (hop >= MAX_MERGE_HOPS) {
-      throw new KizunaError('customer_merge_cycle', `Customer ${match.id} is merged in a cycle`, { status: 500 });
+      throw new KizunaError('customer_merge_cycle', `Customer ${match.id} is merged in a cycle`, {
+        status: 500,
+      });
     }
     const next = await database.db
       .selectFrom('customers')

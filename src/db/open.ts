@@ -1,3 +1,4 @@
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PGlite } from '@electric-sql/pglite';
@@ -25,6 +26,8 @@ export type Database = {
   description: string;
   db: Kysely<Schema>;
   transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** Writes a consistent copy of the whole database to a file (embedded engine; servers use pg_dump). */
+  backup(path: string): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -62,14 +65,20 @@ function singleClientPool(client: pg.PoolClient): PostgresPool {
   };
 }
 
-async function openPglite(config: Extract<DatabaseConfig, { engine: 'pglite' }>): Promise<Database> {
+async function openPglite(config: Extract<DatabaseConfig, { engine: 'pglite' }>, restoreFrom?: string): Promise<Database> {
   const inMemory = config.dataDir === MEMORY_DATA_DIR;
   const unlock = inMemory ? () => {} : lockDataDir(config.dataDir);
   try {
-    const pglite = new PGlite(inMemory ? undefined : config.dataDir, {
+    if (restoreFrom && !inMemory && (await readdir(config.dataDir)).some((f) => f !== 'kizuna.lock')) {
+      throw new KizunaError('data_dir_not_empty', `${config.dataDir} is not empty: restore into a new, empty directory`);
+    }
+    const loadDataDir = restoreFrom ? new Blob([await readFile(restoreFrom)]) : undefined;
+    const pglite = new PGlite({
+      dataDir: inMemory ? undefined : config.dataDir,
+      loadDataDir,
       // fsync cannot be enabled in PGlite (see docs/decisions.md).
       postgresqlconf: [`work_mem=${config.workMem}`, 'TimeZone=UTC'],
-    } as ConstructorParameters<typeof PGlite>[1]);
+    });
     await pglite.waitReady;
     const db = new Kysely<Schema>({ dialect: new PgliteDialect(pglite) });
     let closed = false;
@@ -87,6 +96,10 @@ async function openPglite(config: Extract<DatabaseConfig, { engine: 'pglite' }>)
             },
           }),
         ),
+      async backup(path) {
+        const dump = await pglite.dumpDataDir('gzip');
+        await writeFile(path, Buffer.from(await dump.arrayBuffer()));
+      },
       async close() {
         if (closed) return;
         closed = true;
@@ -142,12 +155,23 @@ async function openPostgres(config: Extract<DatabaseConfig, { engine: 'postgres'
         client.release();
       }
     },
+    async backup() {
+      throw new KizunaError('not_supported', 'Back up a PostgreSQL server with pg_dump (see README: Backups).');
+    },
     async close() {
       if (closed) return;
       closed = true;
       await pool.end();
     },
   };
+}
+
+/** Creates an embedded database from a backup written by `backup()`. */
+export async function restoreDatabase(config: DatabaseConfig, backupFile: string): Promise<Database> {
+  if (config.engine !== 'pglite') {
+    throw new KizunaError('not_supported', 'Restore a PostgreSQL server with pg_restore/psql.');
+  }
+  return openPglite(config, backupFile);
 }
 
 /** Opens the database the configuration names (by default: from the environment). The only opener. */

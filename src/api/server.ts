@@ -1,0 +1,93 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import { z } from 'zod';
+import type { Database } from '../db/index.ts';
+import { KizunaError } from '../errors.ts';
+import { customerRoutes } from './customer.routes.ts';
+import { healthRoutes } from './health.routes.ts';
+import type { ApiContext, RouteModule } from './route-module.ts';
+import { invalidRequest } from './validation.ts';
+
+/** The API's only error shape. */
+export type ErrorBody = { error: { code: string; message: string; field?: string } };
+
+export type ServerOptions = {
+  /** Fastify's logger: false (default) for tests, true or pino options for a running server. */
+  logger?: FastifyServerOptions['logger'];
+};
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Each module adds its `<module>.routes.ts` here; each is registered in its own Fastify scope. */
+const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, customerRoutes];
+
+// Codes for the client errors Fastify itself raises (bad JSON, body too large, wrong content type…).
+const CLIENT_ERROR_CODES: Record<number, string> = {
+  400: 'invalid_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+};
+
+function errorBody(code: string, message: string, field?: string): ErrorBody {
+  return { error: field === undefined ? { code, message } : { code, message, field } };
+}
+
+function sendError(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
+  return reply.status(status).type('application/json; charset=utf-8').send(body);
+}
+
+function statusCodeOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || !('statusCode' in error)) return undefined;
+  const status = error.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * The HTTP API over one database, not yet listening (tests use `inject`). Every error leaves as
+ * `{ error: { code, message, field? } }`; an unexpected one is logged with its stack and answered with a
+ * generic 500 so that no internals reach the client.
+ */
+export function buildServer(database: Database, options: ServerOptions = {}): FastifyInstance {
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: BODY_LIMIT_BYTES });
+
+  app.setErrorHandler((error: unknown, request, reply) => {
+    if (error instanceof KizunaError) {
+      if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+      return sendError(reply, error.status, errorBody(error.code, error.message, error.field));
+    }
+    // A route that parsed with zod directly instead of parseInput still gets the same 400.
+    if (error instanceof z.ZodError) {
+      const invalid = invalidRequest(error);
+      return sendError(reply, 400, errorBody(invalid.code, invalid.message, invalid.field));
+    }
+    const status = statusCodeOf(error);
+    if (status !== undefined && status >= 400 && status < 500) {
+      // Fastify's own client errors (unparseable JSON, body over the limit…): their messages are written
+      // for the client and say nothing about the server.
+      const message = error instanceof Error ? error.message : 'Bad request';
+      return sendError(reply, status, errorBody(CLIENT_ERROR_CODES[status] ?? 'invalid_request', message));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(reply, 500, errorBody('internal_error', 'Internal server error; it has been logged.'));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    return sendError(reply, 404, errorBody('not_found', `No route ${request.method} ${path}`));
+  });
+
+  // AUTHENTICATION GOES HERE (later issue): an onRequest hook on `app`, added before the route modules so
+  // that it covers every module's routes (hooks added to the root scope apply to all child scopes), with
+  // /health left public. Nothing is authenticated yet: do not expose this server beyond localhost.
+
+  const context: ApiContext = { database };
+  for (const routes of ROUTE_MODULES) {
+    void app.register(async (scope) => {
+      await routes(scope, context);
+    });
+  }
+  return app;
+}
