@@ -1,4 +1,9 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import { z } from 'zod';
 import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
@@ -27,6 +32,7 @@ const CLIENT_ERROR_CODES: Record<number, string> = {
   405: 'method_not_allowed',
   406: 'not_acceptable',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   429: 'too_many_requests',
 };
@@ -45,34 +51,43 @@ function statusCodeOf(error: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
+/** Every failure, whether a route's or Fastify's own, leaves in the one error shape. */
+function sendFailure(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof KizunaError) {
+    if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+    return sendError(reply, error.status, errorBody(error.code, error.message, error.field));
+  }
+  // A route that parsed with zod directly instead of parseInput still gets the same 400.
+  if (error instanceof z.ZodError) {
+    const invalid = invalidRequest(error);
+    return sendError(reply, 400, errorBody(invalid.code, invalid.message, invalid.field));
+  }
+  const status = statusCodeOf(error);
+  if (status !== undefined && status >= 400 && status < 500) {
+    // Fastify's own client errors (unparseable JSON, body over the limit…): their messages are written
+    // for the client and say nothing about the server.
+    const message = error instanceof Error ? error.message : 'Bad request';
+    return sendError(reply, status, errorBody(CLIENT_ERROR_CODES[status] ?? 'invalid_request', message));
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return sendError(reply, 500, errorBody('internal_error', 'Internal server error; it has been logged.'));
+}
+
 /**
  * The HTTP API over one database, not yet listening (tests use `inject`). Every error leaves as
  * `{ error: { code, message, field? } }`; an unexpected one is logged with its stack and answered with a
  * generic 500 so that no internals reach the client.
  */
 export function buildServer(database: Database, options: ServerOptions = {}): FastifyInstance {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: BODY_LIMIT_BYTES });
-
-  app.setErrorHandler((error: unknown, request, reply) => {
-    if (error instanceof KizunaError) {
-      if (error.status >= 500) request.log.error({ err: error }, 'request failed');
-      return sendError(reply, error.status, errorBody(error.code, error.message, error.field));
-    }
-    // A route that parsed with zod directly instead of parseInput still gets the same 400.
-    if (error instanceof z.ZodError) {
-      const invalid = invalidRequest(error);
-      return sendError(reply, 400, errorBody(invalid.code, invalid.message, invalid.field));
-    }
-    const status = statusCodeOf(error);
-    if (status !== undefined && status >= 400 && status < 500) {
-      // Fastify's own client errors (unparseable JSON, body over the limit…): their messages are written
-      // for the client and say nothing about the server.
-      const message = error instanceof Error ? error.message : 'Bad request';
-      return sendError(reply, status, errorBody(CLIENT_ERROR_CODES[status] ?? 'invalid_request', message));
-    }
-    request.log.error({ err: error }, 'unhandled error');
-    return sendError(reply, 500, errorBody('internal_error', 'Internal server error; it has been logged.'));
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Errors the router raises before any handler runs (malformed URL encoding, an over-long path
+    // parameter) would otherwise get Fastify's own error shape.
+    frameworkErrors: sendFailure,
   });
+
+  app.setErrorHandler(sendFailure);
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];

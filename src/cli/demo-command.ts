@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadDemo } from '../demo/load-demo.ts';
 import { writeDemoFiles } from '../demo/index.ts';
+import { loadDemo } from '../demo/load-demo.ts';
 import { formatImportSummary } from './import-command.ts';
 import { positiveInteger, withDatabase } from './main.ts';
 import { startProgress } from './output.ts';
@@ -15,7 +15,9 @@ function parseDate(value: string): Date {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('generate the synthetic demo retailer (known ground truth) and load it, or write it as CSV files with --out')
+    .description(
+      'generate the synthetic demo retailer (known ground truth) and load it, or write it as CSV files with --out',
+    )
     .option('--customers <n>', 'number of customers', positiveInteger, 10000)
     .option('--seed <n>', 'random seed (same seed, same data)', positiveInteger, 1)
     .option('--as-of <date>', 'the "today" of the demo data (default 2026-10-31)', parseDate)

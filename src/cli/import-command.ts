@@ -12,9 +12,13 @@ import {
 } from '../importer/index.ts';
 import { formatTable, startProgress } from './output.ts';
 
-export type ImportCommandOptions = Pick<ImportOptions, 'dryRun' | 'strict' | 'createMissing' | 'timeZone' | 'batchSize'> & {
+export type ImportCommandOptions = Pick<
+  ImportOptions,
+  'dryRun' | 'strict' | 'createMissing' | 'timeZone' | 'batchSize'
+> & {
   errors?: string;
   quiet?: boolean;
+  verbose?: boolean;
 };
 
 /** Runs one import with a progress bar. */
@@ -28,6 +32,10 @@ export async function importWithProgress(
   try {
     return await importRecords(database, kind, source, {
       ...options,
+      onBatchCommitted: options.verbose
+        ? (batch, rows) =>
+            process.stderr.write(`${source.name}: batch ${batch} committed (${rows} rows read)\n`)
+        : undefined,
       onProgress: (p) =>
         bar?.update(p.totalBytes ? p.bytes : p.rows, p.totalBytes, `${p.rows.toLocaleString('en-US')} rows`),
     });
@@ -54,8 +62,10 @@ export function formatImportSummary(results: ImportResult[]): string {
   );
   const notes: string[] = [];
   for (const r of results) {
-    for (const [k, v] of Object.entries(r.extra)) notes.push(`${r.file}: ${k.replace(/_/g, ' ')}: ${v.toLocaleString('en-US')}`);
-    if (r.duplicates) notes.push(`${r.file}: ${r.duplicates} rows repeated an earlier row's id; the later row was kept`);
+    for (const [k, v] of Object.entries(r.extra))
+      notes.push(`${r.file}: ${k.replace(/_/g, ' ')}: ${v.toLocaleString('en-US')}`);
+    if (r.duplicates)
+      notes.push(`${r.file}: ${r.duplicates} rows repeated an earlier row's id; the later row was kept`);
     if (r.dryRun) notes.push(`${r.file}: dry run — nothing was written`);
     else if (!r.committed) notes.push(`${r.file}: --strict and ${r.rejected} bad rows — nothing was written`);
     else if (r.inserted + r.updated === 0 && r.rows > 0 && r.rejected === 0) {
@@ -73,7 +83,10 @@ export function formatImportErrors(results: ImportResult[], limit = 30): string 
     for (const e of r.errors.slice(0, limit)) {
       lines.push(`${e.file}:${e.line}: ${e.field || 'row'}: ${e.reason}`);
     }
-    if (r.errorCount > limit) lines.push(`… and ${r.errorCount - limit} more errors in ${r.file} (write them all with --errors FILE)`);
+    if (r.errorCount > limit)
+      lines.push(
+        `… and ${r.errorCount - limit} more errors in ${r.file} (write them all with --errors FILE)`,
+      );
   }
   return lines.join('\n');
 }
@@ -84,7 +97,9 @@ function csvCell(value: string | number | undefined): string {
 }
 
 export async function writeErrorReport(path: string, results: ImportResult[]): Promise<void> {
-  const rows = results.flatMap((r) => r.errors.map((e) => [e.file, e.line, e.field, e.value, e.reason].map(csvCell).join(',')));
+  const rows = results.flatMap((r) =>
+    r.errors.map((e) => [e.file, e.line, e.field, e.value, e.reason].map(csvCell).join(',')),
+  );
   await writeFile(path, `file,line,field,value,reason\n${rows.join('\n')}${rows.length ? '\n' : ''}`);
 }
 
@@ -95,11 +110,16 @@ export async function kindFilesIn(dir: string): Promise<{ kind: KindName; path: 
   });
   const found: { kind: KindName; path: string }[] = [];
   for (const kind of KIND_NAMES) {
-    const name = names.find((n) => basename(n, extname(n)) === kind && ['.csv', '.jsonl', '.ndjson', '.tsv'].includes(extname(n)));
+    const name = names.find(
+      (n) => basename(n, extname(n)) === kind && ['.csv', '.jsonl', '.ndjson', '.tsv'].includes(extname(n)),
+    );
     if (name) found.push({ kind, path: join(dir, name) });
   }
   if (!found.length) {
-    throw new KizunaError('nothing_to_import', `${dir}: no files named after a kind (${KIND_NAMES.join(', ')}) with .csv or .jsonl`);
+    throw new KizunaError(
+      'nothing_to_import',
+      `${dir}: no files named after a kind (${KIND_NAMES.join(', ')}) with .csv or .jsonl`,
+    );
   }
   return found;
 }

@@ -1,7 +1,14 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type Database, databaseConfigFromEnv, migrateToLatest, migrationStatus, openDatabase, restoreDatabase } from '../db/index.ts';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import {
+  type Database,
+  databaseConfigFromEnv,
+  migrateToLatest,
+  migrationStatus,
+  openDatabase,
+  restoreDatabase,
+} from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
-import { KIND_NAMES, type KindName, openFileSource } from '../importer/index.ts';
+import { KIND_NAMES, type KindName, openFileSource, type RecordSource } from '../importer/index.ts';
 import { registerCustomerCommand } from './customer-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import {
@@ -37,7 +44,9 @@ export const positiveInteger = (value: string): number => {
 
 function buildProgram(): Command {
   const program = new Command('kizuna')
-    .description('Kizuna (絆) — the relationship-marketing CRM. Configuration comes from DATABASE_URL, KIZUNA_DATA_DIR, PORT.')
+    .description(
+      'Kizuna (絆) — the relationship-marketing CRM. Configuration comes from DATABASE_URL, KIZUNA_DATA_DIR, PORT.',
+    )
     .showHelpAfterError()
     .exitOverride();
 
@@ -47,7 +56,9 @@ function buildProgram(): Command {
     .action(async () => {
       await withDatabase(async (database) => {
         const applied = await migrateToLatest(database);
-        console.log(`${database.description}: ready (${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'})`);
+        console.log(
+          `${database.description}: ready (${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'})`,
+        );
       });
     });
 
@@ -58,7 +69,9 @@ function buildProgram(): Command {
       const database = await openDatabase(databaseConfigFromEnv());
       try {
         const applied = await migrateToLatest(database);
-        console.log(applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply: the schema is up to date');
+        console.log(
+          applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply: the schema is up to date',
+        );
       } finally {
         await database.close();
       }
@@ -70,7 +83,12 @@ function buildProgram(): Command {
       try {
         const status = await migrationStatus(database);
         console.log(database.description);
-        console.log(formatTable(['migration', 'applied at'], status.map((m) => [m.name, m.executedAt?.toISOString() ?? 'pending'])));
+        console.log(
+          formatTable(
+            ['migration', 'applied at'],
+            status.map((m) => [m.name, m.executedAt?.toISOString() ?? 'pending']),
+          ),
+        );
       } finally {
         await database.close();
       }
@@ -106,22 +124,35 @@ function buildProgram(): Command {
     .argument('<file>', 'the file (or, with "all", the directory)')
     .option('--dry-run', 'validate and count, write nothing')
     .option('--strict', 'write nothing unless every row is valid')
-    .option('--create-missing', 'create unknown customers, products, stores and staff referenced by rows instead of refusing the rows')
-    .option('--timezone <zone>', 'time zone of times written without an offset', process.env.KIZUNA_TIMEZONE ?? 'UTC')
+    .option(
+      '--create-missing',
+      'create unknown customers, products, stores and staff referenced by rows instead of refusing the rows',
+    )
+    .option(
+      '--timezone <zone>',
+      'time zone of times written without an offset',
+      process.env.KIZUNA_TIMEZONE ?? 'UTC',
+    )
     .option('--batch-size <rows>', 'rows per transaction', positiveInteger, 20000)
     .option('--errors <file>', 'write every refused row to this CSV file')
+    .option('--verbose', 'print a line as each batch commits')
     .action(async (kind: string, file: string, options: ImportCommandOptions & { timezone: string }) => {
       const jobs: { kind: KindName; path: string }[] =
         kind === 'all' ? await kindFilesIn(file) : [{ kind: kind as KindName, path: file }];
       if (kind !== 'all' && !KIND_NAMES.includes(kind as KindName)) {
-        throw new KizunaError('unknown_kind', `unknown kind '${kind}': use one of ${KIND_NAMES.join(', ')}, or all`);
+        throw new KizunaError(
+          'unknown_kind',
+          `unknown kind '${kind}': use one of ${KIND_NAMES.join(', ')}, or all`,
+        );
       }
-      const sources = [];
+      const sources: { kind: KindName; source: RecordSource }[] = [];
       for (const job of jobs) sources.push({ kind: job.kind, source: await openFileSource(job.path) });
       const results = await withDatabase(async (database) => {
         const done = [];
         for (const { kind: k, source } of sources) {
-          done.push(await importWithProgress(database, k, source, { ...options, timeZone: options.timezone }));
+          done.push(
+            await importWithProgress(database, k, source, { ...options, timeZone: options.timezone }),
+          );
         }
         return done;
       });
@@ -138,7 +169,6 @@ function buildProgram(): Command {
   registerDemoCommand(program);
   registerCustomerCommand(program);
   registerServeCommand(program);
-  program.addOption(new Option('--verbose', 'print stack traces of internal errors').hideHelp());
   return program;
 }
 

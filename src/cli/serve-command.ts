@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startServer } from '../api/index.ts';
+import { buildServer } from '../api/index.ts';
 import { databaseConfigFromEnv, migrateToLatest, openDatabase } from '../db/index.ts';
 import { loadDemo } from '../demo/load-demo.ts';
 import { formatImportSummary } from './import-command.ts';
@@ -13,15 +13,24 @@ export function registerServeCommand(program: Command): void {
     .option('--port <n>', 'port (PORT)', positiveInteger, Number(process.env.PORT ?? 3000))
     .option('--host <host>', 'address to listen on (HOST)', process.env.HOST ?? '127.0.0.1')
     .option('--demo-if-empty', 'load the demo retailer first when the database has no customers')
-    .option('--demo-customers <n>', 'size of that demo (KIZUNA_DEMO_CUSTOMERS)', positiveInteger, Number(process.env.KIZUNA_DEMO_CUSTOMERS ?? 10000))
+    .option(
+      '--demo-customers <n>',
+      'size of that demo (KIZUNA_DEMO_CUSTOMERS)',
+      positiveInteger,
+      Number(process.env.KIZUNA_DEMO_CUSTOMERS ?? 10000),
+    )
     .action(async (options: { port: number; host: string; demoIfEmpty?: boolean; demoCustomers: number }) => {
       const database = await openDatabase(databaseConfigFromEnv());
       const applied = await migrateToLatest(database);
-      console.log(`${database.description}: ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`);
+      console.log(
+        `${database.description}: ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`,
+      );
       if (options.demoIfEmpty) {
         const any = await database.db.selectFrom('customers').select('id').limit(1).executeTakeFirst();
         if (!any) {
-          console.log(`empty database: loading the demo retailer (${options.demoCustomers.toLocaleString('en-US')} customers)…`);
+          console.log(
+            `empty database: loading the demo retailer (${options.demoCustomers.toLocaleString('en-US')} customers)…`,
+          );
           const bar = startProgress('demo');
           const results = await loadDemo(database, { customers: options.demoCustomers, seed: 1 }, (p) =>
             bar.update(p.rows, undefined, p.kind),
@@ -30,9 +39,11 @@ export function registerServeCommand(program: Command): void {
           console.log(formatImportSummary(results));
         }
       }
-      const address = await startServer(database, { port: options.port, host: options.host });
+      const server = buildServer(database, { logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+      const address = await server.listen({ port: options.port, host: options.host });
       console.log(`Kizuna is listening on ${address}  (try ${address}/health)`);
       const stop = async () => {
+        await server.close();
         await database.close();
         process.exit(0);
       };

@@ -7,7 +7,7 @@ import type { StoreRef, Timeline, TimelineCustomer, TimelineEvent } from './time
  */
 
 const LINE_WIDTH = 120;
-const KIND_WIDTH = 12;
+const KIND_WIDTH = 13;
 const MAX_LINES_SHOWN = 3;
 
 // East Asian wide and fullwidth ranges (kanji, kana, hangul, fullwidth forms): two terminal columns each.
@@ -141,9 +141,11 @@ function summary(event: TimelineEvent): string {
     case 'preference': {
       const what = event.key !== null && event.value !== null ? `${event.key} = ${event.value}` : '';
       const note = event.note ? (what ? ` (${event.note})` : `“${event.note}”`) : '';
+      const who = [event.author ? `by ${event.author.name}` : '', event.store ? `at ${event.store.code}` : '']
+        .filter(Boolean)
+        .join(' ');
       return withDetails(`note ${what}${note}`, [
-        event.author ? `by ${event.author.name}` : null,
-        event.store ? `at ${event.store.code}` : null,
+        who,
         event.source === 'staff' ? null : event.source,
         event.obsolete ? 'obsolete' : null,
       ]);
@@ -181,7 +183,7 @@ function header(customer: TimelineCustomer): string[] {
     clean(`${name}${kana}  ${ids.join(' ')}${flags.length > 0 ? `  [${flags.join(', ')}]` : ''}`),
     ...rows
       .filter((row): row is [string, string] => row[1] !== null)
-      .map(([label, value]) => `  ${label.padEnd(9)}${clean(value)}`),
+      .map(([label, value]) => `  ${label.padEnd(10)}${clean(value)}`),
   ];
 }
 

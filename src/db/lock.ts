@@ -61,5 +61,8 @@ export function lockDataDir(dataDir: string, command = process.argv.slice(1).joi
       rmSync(path, { force: true });
     }
   }
-  throw new KizunaError('database_in_use', `Could not lock ${dataDir}: another process keeps taking the lock.`);
+  throw new KizunaError(
+    'database_in_use',
+    `Could not lock ${dataDir}: another process keeps taking the lock.`,
+  );
 }

@@ -1,4 +1,4 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PGlite } from '@electric-sql/pglite';
@@ -53,8 +53,15 @@ function copyStatement(table: string, columns: readonly string[], source: string
 /** Escapes one value for PostgreSQL's COPY text format; null and undefined become \N. */
 export function copyText(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
-  const text = value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  const text =
+    value instanceof Date
+      ? value.toISOString()
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value);
+  return text.replace(/[\\\t\n\r]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r',
+  );
 }
 
 /** A pool that always hands out the same, already reserved client: a Kysely bound to one transaction. */
@@ -65,12 +72,18 @@ function singleClientPool(client: pg.PoolClient): PostgresPool {
   };
 }
 
-async function openPglite(config: Extract<DatabaseConfig, { engine: 'pglite' }>, restoreFrom?: string): Promise<Database> {
+async function openPglite(
+  config: Extract<DatabaseConfig, { engine: 'pglite' }>,
+  restoreFrom?: string,
+): Promise<Database> {
   const inMemory = config.dataDir === MEMORY_DATA_DIR;
   const unlock = inMemory ? () => {} : lockDataDir(config.dataDir);
   try {
     if (restoreFrom && !inMemory && (await readdir(config.dataDir)).some((f) => f !== 'kizuna.lock')) {
-      throw new KizunaError('data_dir_not_empty', `${config.dataDir} is not empty: restore into a new, empty directory`);
+      throw new KizunaError(
+        'data_dir_not_empty',
+        `${config.dataDir} is not empty: restore into a new, empty directory`,
+      );
     }
     const loadDataDir = restoreFrom ? new Blob([await readFile(restoreFrom)]) : undefined;
     const pglite = new PGlite({
@@ -92,7 +105,9 @@ async function openPglite(config: Extract<DatabaseConfig, { engine: 'pglite' }>,
             db: trx,
             // PGlite's fast load path: COPY from a blob, on the single backend session the transaction holds.
             copy: async (table, columns, text) => {
-              await pglite.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob([text]) });
+              await pglite.query(copyStatement(table, columns, "'/dev/blob'"), [], {
+                blob: new Blob([text]),
+              });
             },
           }),
         ),
@@ -143,7 +158,10 @@ async function openPostgres(config: Extract<DatabaseConfig, { engine: 'postgres'
         const result = await work({
           db: new Kysely<Schema>({ dialect: new PostgresDialect({ pool: singleClientPool(client) }) }),
           copy: async (table, columns, text) => {
-            await pipeline(Readable.from([text]), client.query(copyFrom(copyStatement(table, columns, 'STDIN'))));
+            await pipeline(
+              Readable.from([text]),
+              client.query(copyFrom(copyStatement(table, columns, 'STDIN'))),
+            );
           },
         });
         await client.query('COMMIT');
@@ -156,7 +174,10 @@ async function openPostgres(config: Extract<DatabaseConfig, { engine: 'postgres'
       }
     },
     async backup() {
-      throw new KizunaError('not_supported', 'Back up a PostgreSQL server with pg_dump (see README: Backups).');
+      throw new KizunaError(
+        'not_supported',
+        'Back up a PostgreSQL server with pg_dump (see README: Backups).',
+      );
     },
     async close() {
       if (closed) return;

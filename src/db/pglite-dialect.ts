@@ -31,7 +31,8 @@ export class PgliteConnection implements DatabaseConnection {
     const rows = (last?.rows ?? []) as R[];
     const affected = last?.affectedRows;
     const command = (last as { command?: string } | undefined)?.command;
-    const changes = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
+    const changes =
+      command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
     return { rows, numAffectedRows: changes && affected !== undefined ? BigInt(affected) : undefined };
   }
 

@@ -4,7 +4,12 @@ import type { ColumnType, Generated } from 'kysely';
 type Money = ColumnType<string, string | number, string | number>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
-type Json = ColumnType<Record<string, unknown>, string | Record<string, unknown>, string | Record<string, unknown>>;
+/** jsonb with a default: optional on insert. */
+type Json = ColumnType<
+  Record<string, unknown>,
+  string | Record<string, unknown> | undefined,
+  string | Record<string, unknown>
+>;
 
 export type Role = 'owner' | 'manager' | 'marketer' | 'store_staff' | 'service_agent';
 export type ConsentChannel = 'email' | 'sms' | 'phone' | 'letter';

@@ -168,22 +168,91 @@ const BOOKS: readonly string[] = [
 ];
 const BOOK_FORMATS: readonly string[] = ['文庫', '単行本'];
 
-const WINE_REGIONS: readonly string[] = ['ボルドー', 'ブルゴーニュ', 'トスカーナ', 'リオハ', 'ナパ', '山梨', '長野', 'マールボロ'];
-const WINE_GRAPES: readonly string[] = ['カベルネ・ソーヴィニヨン', 'ピノ・ノワール', 'シャルドネ', '甲州', 'メルロー', 'ソーヴィニヨン・ブラン'];
-const SHOE_KINDS: readonly string[] = ['革靴 ストレートチップ', 'ローファー', 'スニーカー', 'ランニングシューズ', 'ブーツ', 'パンプス'];
+const WINE_REGIONS: readonly string[] = [
+  'ボルドー',
+  'ブルゴーニュ',
+  'トスカーナ',
+  'リオハ',
+  'ナパ',
+  '山梨',
+  '長野',
+  'マールボロ',
+];
+const WINE_GRAPES: readonly string[] = [
+  'カベルネ・ソーヴィニヨン',
+  'ピノ・ノワール',
+  'シャルドネ',
+  '甲州',
+  'メルロー',
+  'ソーヴィニヨン・ブラン',
+];
+const SHOE_KINDS: readonly string[] = [
+  '革靴 ストレートチップ',
+  'ローファー',
+  'スニーカー',
+  'ランニングシューズ',
+  'ブーツ',
+  'パンプス',
+];
 const COLOURS: readonly string[] = ['ブラック', 'ブラウン', 'ネイビー', 'ホワイト', 'グレー', 'ベージュ'];
-const COFFEES: readonly string[] = ['エチオピア', 'グアテマラ', 'コロンビア', 'ブラジル', 'ケニア', 'インドネシア', 'ホンジュラス'];
+const COFFEES: readonly string[] = [
+  'エチオピア',
+  'グアテマラ',
+  'コロンビア',
+  'ブラジル',
+  'ケニア',
+  'インドネシア',
+  'ホンジュラス',
+];
 const ROASTS: readonly string[] = ['浅煎り', '中煎り', '深煎り'];
-const COSMETICS: readonly string[] = ['化粧水', '乳液', '美容液', '日焼け止め', 'リップクリーム', 'ハンドクリーム', 'クレンジング'];
+const COSMETICS: readonly string[] = [
+  '化粧水',
+  '乳液',
+  '美容液',
+  '日焼け止め',
+  'リップクリーム',
+  'ハンドクリーム',
+  'クレンジング',
+];
 const COSMETIC_LINES: readonly string[] = ['しっとり', 'さっぱり', '敏感肌用'];
-const STATIONERY: readonly string[] = ['万年筆', 'ボールペン', 'ノート A5', '手帳', '一筆箋', '便箋セット', '色鉛筆 24色', 'シャープペンシル'];
+const STATIONERY: readonly string[] = [
+  '万年筆',
+  'ボールペン',
+  'ノート A5',
+  '手帳',
+  '一筆箋',
+  '便箋セット',
+  '色鉛筆 24色',
+  'シャープペンシル',
+];
 const FINISHES: readonly string[] = ['ブラック', 'ネイビー', 'ボルドー', 'クリア'];
 const APPAREL: readonly string[] = ['シャツ', 'カーディガン', 'Tシャツ', 'ストール', 'ジャケット', 'ニット'];
 const SIZES: readonly string[] = ['S', 'M', 'L'];
-const GIFTS: readonly string[] = ['今治タオルセット', '和菓子詰め合わせ', 'カタログギフト', '名入れグラス', 'フラワーギフト', '紅茶セット', 'お線香セット'];
-const AUDIO: readonly string[] = ['ワイヤレスイヤホン', 'ヘッドホン', 'Bluetoothスピーカー', 'レコードプレーヤー', 'ポータブルアンプ'];
+const GIFTS: readonly string[] = [
+  '今治タオルセット',
+  '和菓子詰め合わせ',
+  'カタログギフト',
+  '名入れグラス',
+  'フラワーギフト',
+  '紅茶セット',
+  'お線香セット',
+];
+const AUDIO: readonly string[] = [
+  'ワイヤレスイヤホン',
+  'ヘッドホン',
+  'Bluetoothスピーカー',
+  'レコードプレーヤー',
+  'ポータブルアンプ',
+];
 const FRAME_BRANDS: readonly string[] = ['KIZUNA', 'Asakusa Optical', 'Sabae Works', 'Lumen'];
-const FRAME_SHAPES: readonly string[] = ['ボストン', 'ウェリントン', 'ラウンド', 'スクエア', 'オーバル', 'ハーフリム'];
+const FRAME_SHAPES: readonly string[] = [
+  'ボストン',
+  'ウェリントン',
+  'ラウンド',
+  'スクエア',
+  'オーバル',
+  'ハーフリム',
+];
 const LENSES: readonly string[] = [
   'ワンデー クリア 30枚',
   'ワンデー クリア 90枚',
@@ -194,7 +263,16 @@ const LENSES: readonly string[] = [
   'ワンデー カラー 30枚',
   'ケア用品 マルチソリューション 360ml',
 ];
-const REFILLS: readonly string[] = ['替芯 0.5mm', 'インクカートリッジ', 'コーヒー用ペーパーフィルター', '詰め替え用ハンドソープ', 'ボトルインク', 'タンブラー用替えフタ', 'ノート替え紙', '紙袋'];
+const REFILLS: readonly string[] = [
+  '替芯 0.5mm',
+  'インクカートリッジ',
+  'コーヒー用ペーパーフィルター',
+  '詰め替え用ハンドソープ',
+  'ボトルインク',
+  'タンブラー用替えフタ',
+  'ノート替え紙',
+  '紙袋',
+];
 
 const CATEGORY_SPECS: readonly CategorySpec[] = [
   {
@@ -366,8 +444,18 @@ function buildProducts(): Product[] {
   const coffees = products.filter((p) => p.category === 'coffee');
   const a = coffees[coffees.length - 2]!;
   const b = coffees[coffees.length - 1]!;
-  Object.assign(a, { sku: PRODUCT_A_SKU, name: 'コーヒー豆 キズナ ブレンドA 200g', price: 1780, unitCost: 890 });
-  Object.assign(b, { sku: PRODUCT_B_SKU, name: 'コーヒー豆 キズナ ブレンドB 200g', price: 1980, unitCost: 1050 });
+  Object.assign(a, {
+    sku: PRODUCT_A_SKU,
+    name: 'コーヒー豆 キズナ ブレンドA 200g',
+    price: 1780,
+    unitCost: 890,
+  });
+  Object.assign(b, {
+    sku: PRODUCT_B_SKU,
+    name: 'コーヒー豆 キズナ ブレンドB 200g',
+    price: 1980,
+    unitCost: 1050,
+  });
   return products;
 }
 
@@ -386,7 +474,9 @@ export const PRODUCTS_BY_CATEGORY: ReadonlyMap<Category, readonly Product[]> = n
 );
 
 /** The lenses a wearer subscribes to (the care solution, the last CL product, is an add-on). */
-export const LENS_PRODUCTS: readonly Product[] = PRODUCTS.filter((p) => p.category === 'contact_lenses').slice(0, 7);
+export const LENS_PRODUCTS: readonly Product[] = PRODUCTS.filter(
+  (p) => p.category === 'contact_lenses',
+).slice(0, 7);
 export const LENS_CARE_PRODUCT: Product = PRODUCTS.filter((p) => p.category === 'contact_lenses')[7]!;
 
 /** Cheap till-side items any order may end with (a refill, a pen): they let the order total land close to z. */

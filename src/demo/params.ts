@@ -110,7 +110,12 @@ export function resolveParams(overrides: Partial<DemoParams> = {}): DemoParams {
   return params;
 }
 
-export function resolveOptions(options: DemoOptions): { customers: number; seed: number; asOf: Date; params: DemoParams } {
+export function resolveOptions(options: DemoOptions): {
+  customers: number;
+  seed: number;
+  asOf: Date;
+  params: DemoParams;
+} {
   if (!(Number.isSafeInteger(options.customers) && options.customers >= 0)) {
     invalid('customers', 'must be a non-negative integer');
   }

@@ -37,7 +37,10 @@ export const money = (options: { required?: boolean; min?: number } = {}) =>
         return null;
       }
       if (!DECIMAL.test(text)) {
-        ctx.addIssue({ code: 'custom', message: `'${text}' is not an amount (digits, optional '.' and 2 decimals)` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `'${text}' is not an amount (digits, optional '.' and 2 decimals)`,
+        });
         return null;
       }
       if (options.min !== undefined && Number(text) < options.min) {
@@ -88,14 +91,18 @@ export const yesNo = () =>
       return null;
     });
 
-export const oneOf = <const T extends readonly [string, ...string[]]>(values: T, options: { required?: boolean } = {}) =>
+export const oneOf = <const T extends readonly [string, ...string[]]>(
+  values: T,
+  options: { required?: boolean } = {},
+) =>
   z
     .string()
     .optional()
     .transform((v, ctx) => {
       const text = v?.trim().toLowerCase() ?? '';
       if (text === '') {
-        if (options.required) ctx.addIssue({ code: 'custom', message: `is required (one of ${values.join(', ')})` });
+        if (options.required)
+          ctx.addIssue({ code: 'custom', message: `is required (one of ${values.join(', ')})` });
         return null;
       }
       if (!(values as readonly string[]).includes(text)) {
@@ -184,7 +191,10 @@ export const timestamp = (timeZone: string, options: { required?: boolean } = {}
       const m = DATE_TIME.exec(text);
       const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m?.[i] ?? 0)) as number[];
       if (!m || !validDay(y!, mo!, d!) || h! > 23 || mi! > 59 || s! > 59) {
-        ctx.addIssue({ code: 'custom', message: `'${text}' is not a date-time (ISO 8601, e.g. 2025-03-01T10:15:00Z)` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `'${text}' is not a date-time (ISO 8601, e.g. 2025-03-01T10:15:00Z)`,
+        });
         return null;
       }
       const fraction = Number(`0.${m[7] ?? '0'}`) * 1000;

@@ -13,15 +13,33 @@ const bad = (file: string) => join(import.meta.dirname, '../../test/fixtures/bad
 async function importShop(database: Database) {
   const results = [];
   for (const kind of KIND_NAMES) {
-    results.push(await importRecords(database, kind, await openFileSource(shop(`${kind}.csv`)), { timeZone: 'Asia/Tokyo' }));
+    results.push(
+      await importRecords(database, kind, await openFileSource(shop(`${kind}.csv`)), {
+        timeZone: 'Asia/Tokyo',
+      }),
+    );
   }
   return results;
 }
 
 async function tableCounts(database: Database) {
   const counts: Record<string, number> = {};
-  for (const table of ['stores', 'staff', 'products', 'customers', 'consents', 'orders', 'order_lines', 'returns', 'touches', 'interactions', 'preferences']) {
-    counts[table] = (await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(database.db)).rows[0]!.n;
+  for (const table of [
+    'stores',
+    'staff',
+    'products',
+    'customers',
+    'consents',
+    'orders',
+    'order_lines',
+    'returns',
+    'touches',
+    'interactions',
+    'preferences',
+  ]) {
+    counts[table] = (
+      await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(database.db)
+    ).rows[0]!.n;
   }
   return counts;
 }
@@ -48,7 +66,11 @@ describe('import of every kind', () => {
     ]);
     expect(results.find((r) => r.kind === 'orders')!.extra.orders_inserted).toBe(3);
 
-    const hanako = await database.db.selectFrom('customers').selectAll().where('external_id', '=', 'C001').executeTakeFirstOrThrow();
+    const hanako = await database.db
+      .selectFrom('customers')
+      .selectAll()
+      .where('external_id', '=', 'C001')
+      .executeTakeFirstOrThrow();
     expect(hanako).toMatchObject({
       name: '佐藤 花子',
       name_kana: 'サトウ ハナコ',
@@ -58,7 +80,11 @@ describe('import of every kind', () => {
       custom_fields: { favourite_author: '村上春樹' },
       acquisition_source: 'walk_in',
     });
-    const john = await database.db.selectFrom('customers').selectAll().where('external_id', '=', 'C002').executeTakeFirstOrThrow();
+    const john = await database.db
+      .selectFrom('customers')
+      .selectAll()
+      .where('external_id', '=', 'C002')
+      .executeTakeFirstOrThrow();
     expect(john.referred_by_customer_id).toBe(hanako.id);
 
     const consents = await database.db
@@ -73,28 +99,61 @@ describe('import of every kind', () => {
     ]);
 
     // Order O1: two lines, total 2×4800 + 1980; its time was given with +09:00.
-    const o1 = await database.db.selectFrom('orders').selectAll().where('external_id', '=', 'O1').executeTakeFirstOrThrow();
+    const o1 = await database.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('external_id', '=', 'O1')
+      .executeTakeFirstOrThrow();
     expect(o1.total).toBe('11580.00');
     expect(o1.ordered_at.toISOString()).toBe('2025-01-10T01:00:00.000Z');
     // O2 had no offset: read in the import's time zone (Asia/Tokyo, +09:00).
-    const o2 = await database.db.selectFrom('orders').selectAll().where('external_id', '=', 'O2').executeTakeFirstOrThrow();
+    const o2 = await database.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('external_id', '=', 'O2')
+      .executeTakeFirstOrThrow();
     expect(o2.ordered_at.toISOString()).toBe('2025-02-01T06:30:00.000Z');
-    const lines = await database.db.selectFrom('order_lines').selectAll().where('order_id', '=', o1.id).orderBy('line_no').execute();
+    const lines = await database.db
+      .selectFrom('order_lines')
+      .selectAll()
+      .where('order_id', '=', o1.id)
+      .orderBy('line_no')
+      .execute();
     expect(lines.map((l) => [l.line_no, l.quantity, l.unit_price, l.amount])).toEqual([
       [1, 2, '4800.00', '9600.00'],
       [2, 1, '1980.00', '1980.00'],
     ]);
-    const book = await database.db.selectFrom('products').selectAll().where('sku', '=', 'BK-001').executeTakeFirstOrThrow();
+    const book = await database.db
+      .selectFrom('products')
+      .selectAll()
+      .where('sku', '=', 'BK-001')
+      .executeTakeFirstOrThrow();
     expect(book.name).toBe('本: 村上春樹 "騎士団長殺し"');
 
-    const complaint = await database.db.selectFrom('interactions').selectAll().where('external_id', '=', 'I1').executeTakeFirstOrThrow();
+    const complaint = await database.db
+      .selectFrom('interactions')
+      .selectAll()
+      .where('external_id', '=', 'I1')
+      .executeTakeFirstOrThrow();
     expect(complaint.body).toBe('右の靴がきしむ。\n交換を希望。');
     expect(complaint.status).toBe('resolved');
-    const call = await database.db.selectFrom('interactions').selectAll().where('external_id', '=', 'I2').executeTakeFirstOrThrow();
+    const call = await database.db
+      .selectFrom('interactions')
+      .selectAll()
+      .where('external_id', '=', 'I2')
+      .executeTakeFirstOrThrow();
     expect([call.status, call.duration_seconds]).toEqual(['open', 330]);
-    const note = await database.db.selectFrom('preferences').selectAll().where('external_id', '=', 'P1').executeTakeFirstOrThrow();
+    const note = await database.db
+      .selectFrom('preferences')
+      .selectAll()
+      .where('external_id', '=', 'P1')
+      .executeTakeFirstOrThrow();
     expect([note.key, note.value]).toEqual(['wine', 'ワインは氷入り']);
-    const letter = await database.db.selectFrom('touches').selectAll().where('external_id', '=', 'T2').executeTakeFirstOrThrow();
+    const letter = await database.db
+      .selectFrom('touches')
+      .selectAll()
+      .where('external_id', '=', 'T2')
+      .executeTakeFirstOrThrow();
     expect([letter.subject, letter.cost]).toEqual(['Spring, with love', '120.00']);
   });
 
@@ -134,8 +193,14 @@ describe('import of every kind', () => {
     );
     const result = await importRecords(database, 'customers', await openFileSource(path));
     expect(result.inserted).toBe(1);
-    expect(result.errors).toEqual([expect.objectContaining({ line: 2, reason: expect.stringContaining('not valid JSON') })]);
-    const j1 = await database.db.selectFrom('customers').selectAll().where('external_id', '=', 'J1').executeTakeFirstOrThrow();
+    expect(result.errors).toEqual([
+      expect.objectContaining({ line: 2, reason: expect.stringContaining('not valid JSON') }),
+    ]);
+    const j1 = await database.db
+      .selectFrom('customers')
+      .selectAll()
+      .where('external_id', '=', 'J1')
+      .executeTakeFirstOrThrow();
     expect([j1.tags, j1.custom_fields]).toEqual([['new', 'online'], { size: '26.5' }]);
   });
 });
@@ -166,16 +231,28 @@ describe('bad input', () => {
 
   it('reports an unknown product once the row is otherwise valid', async () => {
     const path = join(tmpdir(), `kizuna-orders-${process.pid}.csv`);
-    await writeFile(path, 'order_id,customer_id,ordered_at,sku,quantity,unit_price\nX1,C001,2025-01-01,NO-SKU,1,100\n');
+    await writeFile(
+      path,
+      'order_id,customer_id,ordered_at,sku,quantity,unit_price\nX1,C001,2025-01-01,NO-SKU,1,100\n',
+    );
     const result = await importRecords(database, 'orders', await openFileSource(path));
     expect(result.errors).toEqual([
-      { file: path.split('/').at(-1), line: 2, field: 'sku', value: 'NO-SKU', reason: "unknown product 'NO-SKU'" },
+      {
+        file: path.split('/').at(-1),
+        line: 2,
+        field: 'sku',
+        value: 'NO-SKU',
+        reason: "unknown product 'NO-SKU'",
+      },
     ]);
   });
 
   it('writes nothing under --strict when any row is bad', async () => {
     const before = await tableCounts(database);
-    const result = await importRecords(database, 'orders', await openFileSource(bad('orders.csv')), { strict: true, batchSize: 2 });
+    const result = await importRecords(database, 'orders', await openFileSource(bad('orders.csv')), {
+      strict: true,
+      batchSize: 2,
+    });
     expect(result.committed).toBe(false);
     expect(result.rejected).toBe(4);
     expect(await tableCounts(database)).toEqual(before);
@@ -183,17 +260,26 @@ describe('bad input', () => {
 
   it('creates missing references with --create-missing', async () => {
     const path = join(tmpdir(), `kizuna-orders-cm-${process.pid}.csv`);
-    await writeFile(path, 'order_id,customer_id,store,ordered_at,sku,quantity,unit_price\nM1,NEW1,S09,2025-01-01,NEW-SKU,2,150\n');
-    const result = await importRecords(database, 'orders', await openFileSource(path), { createMissing: true });
+    await writeFile(
+      path,
+      'order_id,customer_id,store,ordered_at,sku,quantity,unit_price\nM1,NEW1,S09,2025-01-01,NEW-SKU,2,150\n',
+    );
+    const result = await importRecords(database, 'orders', await openFileSource(path), {
+      createMissing: true,
+    });
     expect([result.inserted, result.rejected]).toEqual([1, 0]);
-    const product = await database.db.selectFrom('products').selectAll().where('sku', '=', 'NEW-SKU').executeTakeFirstOrThrow();
+    const product = await database.db
+      .selectFrom('products')
+      .selectAll()
+      .where('sku', '=', 'NEW-SKU')
+      .executeTakeFirstOrThrow();
     expect([product.category, product.price]).toEqual(['uncategorised', '150.00']);
   });
 
   it('refuses a file with a missing column before writing anything', async () => {
-    await expect(importRecords(database, 'orders', await openFileSource(bad('missing-column.csv')))).rejects.toThrow(
-      /missing-column\.csv:1: missing column unit_price/,
-    );
+    await expect(
+      importRecords(database, 'orders', await openFileSource(bad('missing-column.csv'))),
+    ).rejects.toThrow(/missing-column\.csv:1: missing column unit_price/);
   });
 
   it('refuses a file that is not UTF-8 and names the line', async () => {
@@ -205,7 +291,9 @@ describe('bad input', () => {
 
   it('counts in a dry run and writes nothing', async () => {
     const before = await tableCounts(database);
-    const result = await importRecords(database, 'touches', await openFileSource(shop('touches.csv')), { dryRun: true });
+    const result = await importRecords(database, 'touches', await openFileSource(shop('touches.csv')), {
+      dryRun: true,
+    });
     expect([result.inserted, result.committed]).toEqual([2, false]);
     expect(await tableCounts(database)).toEqual(before);
   });
@@ -222,7 +310,9 @@ describe('bad input', () => {
         },
       }),
     ).rejects.toThrow('disk full');
-    const kept = await sql<{ n: number }>`select count(*)::int as n from orders where external_id like 'K%'`.execute(database.db);
+    const kept = await sql<{
+      n: number;
+    }>`select count(*)::int as n from orders where external_id like 'K%'`.execute(database.db);
     expect(kept.rows[0]!.n).toBe(20);
     const resumed = await importRecords(database, 'orders', await openFileSource(path), { batchSize: 10 });
     expect([resumed.inserted, resumed.unchanged]).toEqual([5, 20]);
@@ -236,7 +326,11 @@ describe('bad input', () => {
     );
     const result = await importRecords(database, 'orders', await openFileSource(path));
     expect(result.errors.map((e) => [e.line, e.field])).toEqual([[5, 'line_no']]);
-    const q1 = await database.db.selectFrom('orders').select('total').where('external_id', '=', 'Q1').executeTakeFirstOrThrow();
+    const q1 = await database.db
+      .selectFrom('orders')
+      .select('total')
+      .where('external_id', '=', 'Q1')
+      .executeTakeFirstOrThrow();
     expect(q1.total).toBe('28800.00');
   });
 });

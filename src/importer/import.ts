@@ -33,6 +33,8 @@ export type ImportOptions = {
   /** Keep at most this many errors in the report (all are counted). */
   maxErrors?: number;
   onProgress?: (progress: ImportProgress) => void;
+  /** Called after each batch is committed (not in strict/dry-run mode, where nothing commits until the end). */
+  onBatchCommitted?: (batch: number, committedRows: number) => void;
   /** Test seam: runs inside each batch's transaction just before it commits. */
   beforeCommit?: (batch: number) => void | Promise<void>;
 };
@@ -78,7 +80,9 @@ export async function importRecords(
   try {
     assertTimeZone(timeZone);
   } catch {
-    throw new KizunaError('invalid_time_zone', `unknown time zone '${timeZone}' (e.g. Asia/Tokyo)`, { field: 'timezone' });
+    throw new KizunaError('invalid_time_zone', `unknown time zone '${timeZone}' (e.g. Asia/Tokyo)`, {
+      field: 'timezone',
+    });
   }
   const batchSize = options.batchSize ?? 20_000;
   const maxErrors = options.maxErrors ?? 1000;
@@ -159,7 +163,9 @@ export async function importRecords(
     const refuse = async (field: string, rows: { line: number; value: string; reason: string }[]) => {
       if (!rows.length) return;
       for (const r of rows) reject({ file, line: r.line, field, value: r.value, reason: r.reason });
-      await sql`delete from ${sql.table(stage)} where line = any(${rows.map((r) => r.line)}::int[])`.execute(tx.db);
+      await sql`delete from ${sql.table(stage)} where line = any(${rows.map((r) => r.line)}::int[])`.execute(
+        tx.db,
+      );
     };
     // The same record twice in one batch: the later row wins (as it would across batches).
     const keys = kind.key.map((k) => `a.${k}`).join(', ');
@@ -169,7 +175,9 @@ export async function importRecords(
       returning a.line, b.line as later`.execute(tx.db);
     result.duplicates += dupes.rows.length;
     for (const d of dupes.rows.slice(0, 20)) {
-      warnings.push(`${file}:${d.line}: same ${kind.key.join('+')} as line ${d.later}; the later row was kept`);
+      warnings.push(
+        `${file}:${d.line}: same ${kind.key.join('+')} as line ${d.later}; the later row was kept`,
+      );
     }
     for (const ref of kind.references) {
       if (options.createMissing && ref.create) await ref.create.execute(tx.db);
@@ -179,9 +187,14 @@ export async function importRecords(
         missingRows.map((r) => ({ ...r, reason: `unknown ${ref.what} '${r.value}'` })),
       );
     }
-    for (const check of kind.consistency ?? []) await refuse(check.field, (await check.rows.execute(tx.db)).rows);
-    const staged = (await sql<{ n: number }>`select count(*)::int as n from ${sql.table(stage)}`.execute(tx.db)).rows[0]!.n;
-    const counts: WriteCounts = staged ? await kind.write(tx, staged) : { inserted: 0, updated: 0, unchanged: 0 };
+    for (const check of kind.consistency ?? [])
+      await refuse(check.field, (await check.rows.execute(tx.db)).rows);
+    const staged = (
+      await sql<{ n: number }>`select count(*)::int as n from ${sql.table(stage)}`.execute(tx.db)
+    ).rows[0]!.n;
+    const counts: WriteCounts = staged
+      ? await kind.write(tx, staged)
+      : { inserted: 0, updated: 0, unchanged: 0 };
     result.inserted += counts.inserted;
     result.updated += counts.updated;
     result.unchanged += counts.unchanged;
@@ -201,6 +214,7 @@ export async function importRecords(
       if (outer) await writeBatch(outer, current);
       else await database.transaction((tx) => writeBatch(tx, current));
       committedRows = result.rows;
+      if (!outer) options.onBatchCommitted?.(batchNo, committedRows);
       progress();
     };
 
@@ -231,7 +245,13 @@ export async function importRecords(
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
           const field = String(issue.path[0] ?? '');
-          reject({ file, line, field, value: typeof input[field] === 'string' ? (input[field] as string) : undefined, reason: issue.message });
+          reject({
+            file,
+            line,
+            field,
+            value: typeof input[field] === 'string' ? (input[field] as string) : undefined,
+            reason: issue.message,
+          });
         }
         continue;
       }

@@ -14,7 +14,12 @@ export type KindName =
   | 'preferences';
 
 /** How the rows of one batch changed the database. */
-export type WriteCounts = { inserted: number; updated: number; unchanged: number; extra?: Record<string, number> };
+export type WriteCounts = {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  extra?: Record<string, number>;
+};
 
 /**
  * A reference from an import row to a record that must already exist (a customer, a product, a store).
@@ -29,7 +34,10 @@ export type Reference = {
 };
 
 /** A check across rows (e.g. the lines of one order disagreeing on its customer): rows it returns are rejected. */
-export type Consistency = { field: string; rows: RawBuilder<{ line: number; value: string; reason: string }> };
+export type Consistency = {
+  field: string;
+  rows: RawBuilder<{ line: number; value: string; reason: string }>;
+};
 
 /** Everything the importer needs to know about one kind of record. */
 export type ImportKind = {

@@ -65,9 +65,13 @@ export async function assertUtf8(path: string): Promise<void> {
   try {
     decoder.decode();
   } catch {
-    throw new KizunaError('wrong_encoding', `${basename(path)}:${line}: the file ends inside a UTF-8 character.`, {
-      field: 'encoding',
-    });
+    throw new KizunaError(
+      'wrong_encoding',
+      `${basename(path)}:${line}: the file ends inside a UTF-8 character.`,
+      {
+        field: 'encoding',
+      },
+    );
   }
 }
 
@@ -99,7 +103,10 @@ async function csvHeader(path: string): Promise<string[]> {
 }
 
 async function jsonlColumns(path: string): Promise<string[]> {
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
+  const lines = createInterface({
+    input: createReadStream(path, 'utf8'),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
   const columns = new Set<string>();
   let seen = 0;
   let lineNo = 0;
@@ -131,18 +138,28 @@ export async function openFileSource(path: string): Promise<RecordSource> {
     columns,
     totalBytes: size,
     bytesRead: () => bytes,
-    records: format === 'csv' ? () => csvRecords(path, name, (n) => (bytes = n)) : () => jsonlRecords(path, name, (n) => (bytes += n)),
+    records:
+      format === 'csv'
+        ? () => csvRecords(path, name, (n) => (bytes = n))
+        : () => jsonlRecords(path, name, (n) => (bytes += n)),
   };
 }
 
-async function* csvRecords(path: string, name: string, onBytes: (n: number) => void): AsyncIterable<SourceRecord> {
+async function* csvRecords(
+  path: string,
+  name: string,
+  onBytes: (n: number) => void,
+): AsyncIterable<SourceRecord> {
   const delimiter = extname(path).toLowerCase() === '.tsv' ? '\t' : ',';
   const parser = createReadStream(path).pipe(
     parse({ bom: true, delimiter, relax_column_count: true, skip_empty_lines: true, info: true }),
   );
   let header: string[] | undefined;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number; bytes: number } }>) {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: string[];
+      info: { lines: number; bytes: number };
+    }>) {
       if (!header) {
         header = record.map((c) => c.trim());
         continue;
@@ -159,8 +176,15 @@ async function* csvRecords(path: string, name: string, onBytes: (n: number) => v
   }
 }
 
-async function* jsonlRecords(path: string, name: string, onBytes: (n: number) => void): AsyncIterable<SourceRecord> {
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
+async function* jsonlRecords(
+  path: string,
+  name: string,
+  onBytes: (n: number) => void,
+): AsyncIterable<SourceRecord> {
+  const lines = createInterface({
+    input: createReadStream(path, 'utf8'),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
   let line = 0;
   for await (const text of lines) {
     line++;
@@ -183,7 +207,11 @@ async function* jsonlRecords(path: string, name: string, onBytes: (n: number) =>
 }
 
 /** A source over records already in memory or generated (the demo loader uses this). */
-export function iterableSource(name: string, columns: string[], rows: Iterable<Record<string, string>>): RecordSource {
+export function iterableSource(
+  name: string,
+  columns: string[],
+  rows: Iterable<Record<string, string>>,
+): RecordSource {
   let count = 0;
   return {
     name,

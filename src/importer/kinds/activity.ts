@@ -1,13 +1,29 @@
 import { z } from 'zod';
 import { integer, money, oneOf, optionalText, requiredText, timestamp } from '../fields.ts';
-import { assignments, changed, countUpsert, type ImportKind, reference, type Reference, stageTable } from '../kind.ts';
+import {
+  assignments,
+  changed,
+  countUpsert,
+  type ImportKind,
+  type Reference,
+  reference,
+  stageTable,
+} from '../kind.ts';
 
 const createCustomers = (kind: 'returns' | 'touches' | 'interactions' | 'preferences') =>
   `insert into customers (external_id, acquisition_source) select distinct customer_id, 'import' from ${stageTable(kind)}
    on conflict do nothing`;
 
 const customerReference = (kind: 'returns' | 'touches' | 'interactions' | 'preferences'): Reference =>
-  reference(kind, 'customer_id', 'customer_id', 'customers', 'external_id', 'customer', createCustomers(kind));
+  reference(
+    kind,
+    'customer_id',
+    'customer_id',
+    'customers',
+    'external_id',
+    'customer',
+    createCustomers(kind),
+  );
 
 const storeReference = (kind: 'interactions' | 'preferences'): Reference =>
   reference(
@@ -33,7 +49,13 @@ const staffReference = (kind: 'interactions' | 'preferences', column: string): R
   );
 
 /** Upserts a customer-scoped record keyed by its external id; `select` lists the values for `columns`. */
-function upsertByExternalId(table: string, columns: readonly string[], select: string, from: string, staged: number) {
+function upsertByExternalId(
+  table: string,
+  columns: readonly string[],
+  select: string,
+  from: string,
+  staged: number,
+) {
   return (tx: Parameters<ImportKind['write']>[0]) =>
     countUpsert(
       tx,
@@ -92,7 +114,17 @@ export const TOUCH_CHANNELS = ['email', 'letter', 'dm', 'newsletter', 'step_mail
 export const touches: ImportKind = {
   name: 'touches',
   required: ['touch_id', 'customer_id', 'channel', 'sent_at'],
-  optional: ['campaign', 'flow', 'variant', 'subject', 'cost', 'delivered_at', 'opened_at', 'clicked_at', 'bounced_at'],
+  optional: [
+    'campaign',
+    'flow',
+    'variant',
+    'subject',
+    'cost',
+    'delivered_at',
+    'opened_at',
+    'clicked_at',
+    'bounced_at',
+  ],
   key: ['touch_id'],
   schema: (timeZone) =>
     z.object({
@@ -129,7 +161,19 @@ export const touches: ImportKind = {
   write: (tx, staged) =>
     upsertByExternalId(
       'touches',
-      ['channel', 'campaign', 'flow', 'variant', 'subject', 'cost', 'sent_at', 'delivered_at', 'opened_at', 'clicked_at', 'bounced_at'],
+      [
+        'channel',
+        'campaign',
+        'flow',
+        'variant',
+        'subject',
+        'cost',
+        'sent_at',
+        'delivered_at',
+        'opened_at',
+        'clicked_at',
+        'bounced_at',
+      ],
       `s.touch_id, c.id, s.channel, s.campaign, s.flow, s.variant, s.subject, coalesce(s.cost, 0), s.sent_at,
        s.delivered_at, s.opened_at, s.clicked_at, s.bounced_at`,
       `${stageTable('touches')} s join customers c on c.external_id = s.customer_id`,
@@ -140,7 +184,16 @@ export const touches: ImportKind = {
 export const interactions: ImportKind = {
   name: 'interactions',
   required: ['interaction_id', 'customer_id', 'kind', 'channel', 'opened_at'],
-  optional: ['status', 'subject', 'body', 'store', 'owner', 'duration_seconds', 'first_response_at', 'resolved_at'],
+  optional: [
+    'status',
+    'subject',
+    'body',
+    'store',
+    'owner',
+    'duration_seconds',
+    'first_response_at',
+    'resolved_at',
+  ],
   key: ['interaction_id'],
   schema: (timeZone) =>
     z.object({
@@ -173,7 +226,11 @@ export const interactions: ImportKind = {
     ['first_response_at', 'timestamptz'],
     ['resolved_at', 'timestamptz'],
   ],
-  references: [customerReference('interactions'), storeReference('interactions'), staffReference('interactions', 'owner')],
+  references: [
+    customerReference('interactions'),
+    storeReference('interactions'),
+    staffReference('interactions', 'owner'),
+  ],
   write: (tx, staged) =>
     upsertByExternalId(
       'interactions',
@@ -219,7 +276,11 @@ export const preferences: ImportKind = {
       })
       .superRefine((row, ctx) => {
         if (row.note === null && (row.key === null || row.value === null)) {
-          ctx.addIssue({ code: 'custom', path: ['note'], message: 'a preference needs a note, or both key and value' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['note'],
+            message: 'a preference needs a note, or both key and value',
+          });
         }
       }),
   stage: [
@@ -233,7 +294,11 @@ export const preferences: ImportKind = {
     ['author', 'text'],
     ['noted_at', 'timestamptz'],
   ],
-  references: [customerReference('preferences'), storeReference('preferences'), staffReference('preferences', 'author')],
+  references: [
+    customerReference('preferences'),
+    storeReference('preferences'),
+    staffReference('preferences', 'author'),
+  ],
   write: (tx, staged) =>
     upsertByExternalId(
       'preferences',

@@ -4,7 +4,15 @@ import { calendarDate, oneOf, optionalText, requiredText, timestamp, yesNo } fro
 import { assignments, changed, countUpsert, type ImportKind, reference, stageTable } from '../kind.ts';
 
 const stage = stageTable('customers');
-export const ACQUISITION_SOURCES = ['walk_in', 'advert', 'referral', 'online', 'event', 'import', 'other'] as const;
+export const ACQUISITION_SOURCES = [
+  'walk_in',
+  'advert',
+  'referral',
+  'online',
+  'event',
+  'import',
+  'other',
+] as const;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -40,7 +48,10 @@ export const customers: ImportKind = {
       name: optionalText(300),
       name_kana: optionalText(300),
       email: optionalText(320).refine((v) => v === null || EMAIL.test(v), 'is not an e-mail address'),
-      phone: optionalText(50).refine((v) => v === null || /^[+\d][\d\s()\-.]{3,}$/.test(v), 'is not a phone number'),
+      phone: optionalText(50).refine(
+        (v) => v === null || /^[+\d][\d\s()\-.]{3,}$/.test(v),
+        'is not a phone number',
+      ),
       postal_code: optionalText(20),
       address: optionalText(500),
       birth_date: calendarDate(),
@@ -55,7 +66,10 @@ export const customers: ImportKind = {
       consent_letter: yesNo(),
       do_not_contact: yesNo(),
       created_at: timestamp(timeZone),
-      custom_fields: z.record(z.string(), z.string()).optional().transform((v) => (v && Object.keys(v).length ? v : null)),
+      custom_fields: z
+        .record(z.string(), z.string())
+        .optional()
+        .transform((v) => (v && Object.keys(v).length ? v : null)),
     }),
   stage: [
     ['external_id', 'text'],
@@ -107,7 +121,8 @@ export const customers: ImportKind = {
         where s.referred_by is not null
           and not exists (select 1 from customers c where c.external_id = s.referred_by)
           and not exists (select 1 from ${sql.table(stage)} r where r.external_id = s.referred_by)`,
-      create: sql.raw(`insert into customers (external_id, acquisition_source) select distinct referred_by, 'import' from ${stage}
+      create:
+        sql.raw(`insert into customers (external_id, acquisition_source) select distinct referred_by, 'import' from ${stage}
         where referred_by is not null on conflict do nothing`),
     },
   ],

@@ -116,7 +116,9 @@ export const orders: ImportKind = {
             where (l.customer_id, l.order_id) in (select o2.customer_id, o2.id from orders o2
                    where o2.external_id in (select order_id from ${sql.table(stage)}))
             group by l.customer_id, l.order_id) t
-      where o.customer_id = t.customer_id and o.id = t.order_id and o.total is distinct from t.total`.execute(tx.db);
+      where o.customer_id = t.customer_id and o.id = t.order_id and o.total is distinct from t.total`.execute(
+      tx.db,
+    );
     return { ...lines, extra: { orders_inserted: headers.inserted, orders_updated: headers.updated } };
   },
 };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { assignments, changed, countUpsert, type ImportKind, reference, stageTable } from '../kind.ts';
 import { integer, money, oneOf, optionalText, requiredText } from '../fields.ts';
+import { assignments, changed, countUpsert, type ImportKind, reference, stageTable } from '../kind.ts';
 
 const ROLES = ['owner', 'manager', 'marketer', 'store_staff', 'service_agent'] as const;
 

@@ -1,0 +1,77 @@
+import { type DemoOptions, type DemoParams, resolveOptions } from './params.ts';
+import { Rng, seedWords } from './random.ts';
+
+export const SECOND_MS = 1000;
+export const MINUTE_MS = 60 * SECOND_MS;
+export const HOUR_MS = 60 * MINUTE_MS;
+export const DAY_MS = 24 * HOUR_MS;
+export const WEEK_MS = 7 * DAY_MS;
+/** Japan Standard Time is UTC+9 all year (no daylight saving), so local clock times are a fixed offset. */
+export const JST_OFFSET_MS = 9 * HOUR_MS;
+
+/**
+ * Independent random streams per customer. Each part of a customer's story has its own stream, so that
+ * e.g. the BG/NBD draws do not change when the name generator changes, and the purchase process can be
+ * replayed without generating names.
+ */
+export const STAGE = {
+  profile: 1,
+  latent: 2,
+  lens: 3,
+  identity: 4,
+  spend: 5,
+  returns: 6,
+  touches: 7,
+  interactions: 8,
+  preferences: 9,
+  tags: 10,
+} as const;
+export type Stage = keyof typeof STAGE;
+
+/** Everything shared by all customers of one demo: the resolved options and the time frame. */
+export type World = {
+  customers: number;
+  seed: number;
+  seedLow: number;
+  seedHigh: number;
+  params: DemoParams;
+  asOfMs: number;
+  /** Start of the acquisition window: asOf − years. */
+  startMs: number;
+  spanMs: number;
+};
+
+export function createWorld(options: DemoOptions): World {
+  const { customers, seed, asOf, params } = resolveOptions(options);
+  const [seedLow, seedHigh] = seedWords(seed);
+  const asOfMs = floorSecond(asOf.getTime());
+  const spanMs = Math.round(params.years * 365.25 * DAY_MS);
+  return { customers, seed, seedLow, seedHigh, params, asOfMs, startMs: asOfMs - spanMs, spanMs };
+}
+
+export function rngFor(world: World, index: number, stage: Stage): Rng {
+  return new Rng(world.seedLow, world.seedHigh, index, STAGE[stage]);
+}
+
+export function floorSecond(ms: number): number {
+  return Math.floor(ms / SECOND_MS) * SECOND_MS;
+}
+
+/** ISO 8601 UTC to the second, e.g. 2025-03-01T10:15:00Z (the importer's timestamp format). */
+export function isoTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+}
+
+/** An optional timestamp: '' when the event has not happened by asOf. */
+export function isoTimeUntil(ms: number | null, asOfMs: number): string {
+  return ms === null || ms > asOfMs ? '' : isoTime(ms);
+}
+
+export function isoDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Shortest decimal that round-trips to 8 significant digits: small enough for CSV, exact enough for tests. */
+export function decimal(value: number): string {
+  return String(Number(value.toPrecision(8)));
+}
