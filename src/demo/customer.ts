@@ -280,7 +280,8 @@ export function customerRow(world: World, core: CustomerCore): Record<string, st
     const originalIdentity = drawIdentity(world, original);
     identity = {
       ...originalIdentity,
-      email: extra.chance(0.4) ? originalIdentity.email : identity.email,
+      // Only the duplicate's own address may be empty, so that consents (drawn with it) stay consistent.
+      email: originalIdentity.email !== '' && extra.chance(0.4) ? originalIdentity.email : identity.email,
       phone: originalIdentity.phone || identity.phone,
     };
     birthDateMs = original.birthDateMs ?? birthDateMs;

@@ -64,7 +64,8 @@ const MAX_LINES = 4;
 /**
  * Turns a target value z into order lines whose total is close to z:
  * - draw a planned line count n ∈ {1..4} (weights .35/.35/.2/.1);
- * - a customer with the A/B affinity puts P-A or P-B (sometimes both) in the basket with probability 0.6;
+ * - a customer with the A/B affinity puts P-A or P-B (sometimes both) in the basket with probability 0.6
+ *   when it fits in z;
  * - up to n−1 lines are random products of a random interest that still fit in what is left of z;
  * - then, while there is room for a line (at most 4) and the gap |z − total| exceeds max(100 yen, 2 % of z),
  *   add the (product, quantity) among the interests and the cheap till-side items (refills, pens) that
@@ -78,64 +79,67 @@ const MAX_LINES = 4;
 export function composeOrder(rng: Rng, z: number, core: CustomerCore): OrderLine[] {
   const lines: OrderLine[] = [];
   let remaining = z;
-  const add = (product: Product, quantity: number): void => {
-    lines.push({ product, quantity });
-    remaining -= product.price * quantity;
-  };
-  const inBasket = (product: Product): boolean => lines.some((line) => line.product === product);
 
   const planned = 1 + rng.weightedIndex(LINE_COUNT_WEIGHTS);
   if (core.affinity !== 'none' && rng.chance(0.6)) {
+    // Only when it fits in z: a forced item above z would bias small baskets upwards.
     const a = PRODUCT_BY_SKU.get(PRODUCT_A_SKU)!;
     const b = PRODUCT_BY_SKU.get(PRODUCT_B_SKU)!;
-    if (core.affinity === 'a_only') add(a, 1);
-    else if (core.affinity === 'b_only') add(b, 1);
-    else if (rng.chance(0.25)) {
-      add(a, 1);
-      add(b, 1);
-    } else add(rng.chance(0.5) ? a : b, 1);
+    const both = core.affinity === 'both' && rng.chance(0.25);
+    const pick = core.affinity === 'a_only' ? a : core.affinity === 'b_only' ? b : rng.chance(0.5) ? a : b;
+    if (both && a.price + b.price <= remaining) {
+      lines.push({ product: a, quantity: 1 }, { product: b, quantity: 1 });
+      remaining -= a.price + b.price;
+    } else if (pick.price <= remaining) {
+      lines.push({ product: pick, quantity: 1 });
+      remaining -= pick.price;
+    }
   }
   for (let attempt = 0; lines.length < planned - 1 && attempt < 4; attempt++) {
     const shelf = PRODUCTS_BY_CATEGORY.get(rng.pick(core.interests))!;
     const fits = affordable(shelf, remaining);
     if (fits === 0) continue;
     const product = shelf[rng.int(0, fits - 1)]!;
-    if (!inBasket(product)) add(product, 1);
+    if (!inBasket(lines, product)) {
+      lines.push({ product, quantity: 1 });
+      remaining -= product.price;
+    }
   }
 
   const closeEnough = Math.max(100, 0.02 * z);
   while (lines.length < MAX_LINES) {
     const stopError = lines.length > 0 ? Math.abs(remaining) : Number.POSITIVE_INFINITY;
     if (stopError <= closeEnough) break;
-    let best: OrderLine | null = null;
+    // Candidates: the shelves of the customer's interests, then the till-side items (k = interests.length).
+    let best: Product | null = null;
+    let bestQuantity = 0;
     let bestError = stopError;
-    for (const category of core.interests) {
-      for (const product of PRODUCTS_BY_CATEGORY.get(category)!) {
-        const error = fitError(product, remaining);
-        if (error.error < bestError && !inBasket(product)) {
-          best = { product, quantity: error.quantity };
-          bestError = error.error;
+    for (let k = 0; k <= core.interests.length; k++) {
+      const shelf = k < core.interests.length ? PRODUCTS_BY_CATEGORY.get(core.interests[k]!)! : TILL_PRODUCTS;
+      for (const product of shelf) {
+        // The quantity nearest to what is left, within the category's cap.
+        const quantity = Math.min(
+          MAX_QUANTITY[product.category],
+          Math.max(1, Math.round(remaining / product.price)),
+        );
+        const error = Math.abs(remaining - quantity * product.price);
+        if (error < bestError && !inBasket(lines, product)) {
+          best = product;
+          bestQuantity = quantity;
+          bestError = error;
         }
       }
     }
-    for (const product of TILL_PRODUCTS) {
-      const error = fitError(product, remaining);
-      if (error.error < bestError && !inBasket(product)) {
-        best = { product, quantity: error.quantity };
-        bestError = error.error;
-      }
-    }
     if (best === null) break;
-    add(best.product, best.quantity);
+    lines.push({ product: best, quantity: bestQuantity });
+    remaining -= best.price * bestQuantity;
   }
   return lines;
 }
 
-/** The quantity of a product nearest to the remaining value (within its cap), and the gap it leaves. */
-function fitError(product: Product, remaining: number): { quantity: number; error: number } {
-  const cap = MAX_QUANTITY[product.category];
-  const quantity = Math.min(cap, Math.max(1, Math.round(remaining / product.price)));
-  return { quantity, error: Math.abs(remaining - quantity * product.price) };
+function inBasket(lines: readonly OrderLine[], product: Product): boolean {
+  for (const line of lines) if (line.product === product) return true;
+  return false;
 }
 
 /** How many of one product one line may hold, so that baskets look like shopping, not like arithmetic. */

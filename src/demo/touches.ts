@@ -276,6 +276,11 @@ function sends(world: World, core: CustomerCore, rng: Rng): Send[] {
   return out.sort((x, y) => x.atMs - y.atMs);
 }
 
+/** An optional event time to the second, '' if it has not happened by asOf. */
+function cut(ms: number | null, asOfMs: number): string {
+  return isoTimeUntil(ms === null ? null : floorSecond(ms), asOfMs);
+}
+
 const EMAIL_CHANNELS: ReadonlySet<TouchChannel> = new Set(['email', 'newsletter', 'step_mail']);
 
 export function touchRows(world: World, core: CustomerCore, nextId: () => string): Record<string, string>[] {
@@ -311,8 +316,6 @@ export function touchRows(world: World, core: CustomerCore, nextId: () => string
       // A call counts as delivered when the customer picks up.
       delivered = sentMs + rng.uniform(5 * SECOND_MS, 40 * SECOND_MS);
     }
-    const cut = (ms: number | null): string =>
-      isoTimeUntil(ms === null ? null : floorSecond(ms), world.asOfMs);
     rows.push({
       touch_id: nextId(),
       customer_id: core.externalId,
@@ -323,10 +326,10 @@ export function touchRows(world: World, core: CustomerCore, nextId: () => string
       subject: send.subject,
       cost: send.cost,
       sent_at: isoTime(sentMs),
-      delivered_at: cut(delivered),
-      opened_at: cut(opened),
-      clicked_at: cut(clicked),
-      bounced_at: cut(bounced),
+      delivered_at: cut(delivered, world.asOfMs),
+      opened_at: cut(opened, world.asOfMs),
+      clicked_at: cut(clicked, world.asOfMs),
+      bounced_at: cut(bounced, world.asOfMs),
     });
   }
   return rows;

@@ -160,6 +160,8 @@ export async function importRecords(
       )
       .execute(tx.db);
     await tx.copy(stage, ['line', ...stageColumns], batch.text.join(''));
+    // Temporary tables are never auto-analyzed; without statistics the planner guesses badly.
+    await sql`analyze ${sql.table(stage)}`.execute(tx.db);
     const refuse = async (field: string, rows: { line: number; value: string; reason: string }[]) => {
       if (!rows.length) return;
       for (const r of rows) reject({ file, line: r.line, field, value: r.value, reason: r.reason });

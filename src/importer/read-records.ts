@@ -109,9 +109,7 @@ async function jsonlColumns(path: string): Promise<string[]> {
   });
   const columns = new Set<string>();
   let seen = 0;
-  let lineNo = 0;
   for await (const text of lines) {
-    lineNo++;
     if (!text.trim()) continue;
     try {
       for (const key of Object.keys(flattenJson(JSON.parse(text.replace(/^\uFEFF/, ''))))) columns.add(key);
@@ -141,7 +139,7 @@ export async function openFileSource(path: string): Promise<RecordSource> {
     records:
       format === 'csv'
         ? () => csvRecords(path, name, (n) => (bytes = n))
-        : () => jsonlRecords(path, name, (n) => (bytes += n)),
+        : () => jsonlRecords(path, (n) => (bytes += n)),
   };
 }
 
@@ -178,7 +176,6 @@ async function* csvRecords(
 
 async function* jsonlRecords(
   path: string,
-  name: string,
   onBytes: (n: number) => void,
 ): AsyncIterable<SourceRecord> {
   const lines = createInterface({
@@ -203,7 +200,6 @@ async function* jsonlRecords(
     }
     yield { line, values: flattenJson(parsed as Record<string, unknown>) };
   }
-  void name;
 }
 
 /** A source over records already in memory or generated (the demo loader uses this). */

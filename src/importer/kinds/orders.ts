@@ -75,12 +75,16 @@ export const orders: ImportKind = {
   consistency: [
     {
       field: 'order_id',
-      rows: sql`select s.line, s.order_id as value,
-          'the lines of order ' || s.order_id || ' disagree on customer, store, time or currency (see line ' || f.line || ')' as reason
-        from ${sql.table(stage)} s
-        join lateral (select t.* from ${sql.table(stage)} t where t.order_id = s.order_id order by t.line limit 1) f on true
-        where f.line <> s.line
-          and (s.customer_id, s.store, s.ordered_at, s.currency) is distinct from (f.customer_id, f.store, f.ordered_at, f.currency)`,
+      rows: sql`select line, order_id as value,
+          'the lines of order ' || order_id || ' disagree on customer, store, time or currency (see line ' || first_line || ')' as reason
+        from (select s.line, s.order_id,
+                     first_value(s.line) over w as first_line,
+                     (s.customer_id, s.store, s.ordered_at, s.currency) is distinct from
+                       (first_value(s.customer_id) over w, first_value(s.store) over w,
+                        first_value(s.ordered_at) over w, first_value(s.currency) over w) as differs
+              from ${sql.table(stage)} s
+              window w as (partition by s.order_id order by s.line)) lines
+        where differs`,
     },
     {
       field: 'customer_id',
