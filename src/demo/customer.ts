@@ -19,7 +19,7 @@ import {
   LATIN_GIVEN_NAMES,
 } from './names.ts';
 import type { Rng } from './random.ts';
-import { DAY_MS, floorSecond, isoDate, isoTime, rngFor, WEEK_MS, type World } from './world.ts';
+import { DAY_MS, floorSecond, isoDate, isoTime, rngFor, shopTime, WEEK_MS, type World } from './world.ts';
 
 export type Consent = 'yes' | 'no' | '';
 export type AcquisitionSource = 'walk_in' | 'advert' | 'referral' | 'online' | 'event';
@@ -32,8 +32,10 @@ export type Affinity = 'a_only' | 'b_only' | 'both' | 'none';
 export type CustomerCore = {
   index: number;
   externalId: string;
+  /** Acquisition on the shop clock (created_at and the first order), and in model time (world.ts, shopTime). */
   createdMs: number;
-  /** Weeks from acquisition to asOf (the T of BG/NBD). */
+  createdModelMs: number;
+  /** Weeks of model time from acquisition to asOf (the T of BG/NBD). */
   tWeeks: number;
 
   // Latent truth (the `latent` stream).
@@ -45,6 +47,8 @@ export type CustomerCore = {
   purchaseWeeks: number[];
   /** Week of the repeat purchase after which the customer dropped out, or null if alive at asOf. */
   dropoutWeek: number | null;
+  /** The same on the shop clock, or null. */
+  dropoutMs: number | null;
   /** Times of the lens-cycle orders (the `lens` stream); empty for non-wearers. */
   lensOrderMs: number[];
 
@@ -103,8 +107,9 @@ export function drawCore(world: World, index: number): CustomerCore {
   // Stratified uniform acquisition: customer i is acquired in the i-th of N equal slots of the window, so
   // the file is in acquisition order and a referrer (an earlier index) was always acquired earlier.
   const slotMs = world.spanMs / Math.max(1, world.customers);
-  const createdMs = floorSecond(world.startMs + (index + profile.float()) * slotMs);
-  const tWeeks = (world.asOfMs - createdMs) / WEEK_MS;
+  const createdModelMs = world.startMs + (index + profile.float()) * slotMs;
+  const createdMs = floorSecond(shopTime(createdModelMs));
+  const tWeeks = (world.modelEndMs - createdModelMs) / WEEK_MS;
 
   const homeStore = STORES[profile.weightedIndex(STORE_WEIGHTS)]!;
   const latinName = profile.chance(params.latinNameShare);
@@ -167,12 +172,12 @@ export function drawCore(world: World, index: number): CustomerCore {
   const lensOrderMs: number[] = [];
   if (lens) {
     const lensRng = rngFor(world, index, 'lens');
-    const endMs = dropoutWeek === null ? world.asOfMs : createdMs + dropoutWeek * WEEK_MS;
-    // Gamma(16, 16)-scaled cycles: mean lensCycleDays, coefficient of variation 1/4.
-    for (let t = createdMs; ; ) {
-      t = floorSecond(t + params.lensCycleDays * lensRng.gamma(16, 16) * DAY_MS);
+    const endMs = dropoutWeek === null ? world.modelEndMs : createdModelMs + dropoutWeek * WEEK_MS;
+    // Gamma(16, 16)-scaled cycles: mean lensCycleDays, coefficient of variation 1/4 (model time).
+    for (let t = createdModelMs; ; ) {
+      t += params.lensCycleDays * lensRng.gamma(16, 16) * DAY_MS;
       if (t > endMs) break;
-      lensOrderMs.push(t);
+      lensOrderMs.push(floorSecond(shopTime(t)));
       if (lensRng.chance(params.lensChurn)) break;
     }
   }
@@ -181,12 +186,14 @@ export function drawCore(world: World, index: number): CustomerCore {
     index,
     externalId: externalCustomerId(index),
     createdMs,
+    createdModelMs,
     tWeeks,
     lambda,
     p,
     nu,
     purchaseWeeks,
     dropoutWeek,
+    dropoutMs: dropoutWeek === null ? null : shopTime(createdModelMs + dropoutWeek * WEEK_MS),
     lensOrderMs,
     homeStore,
     latinName,
@@ -213,7 +220,7 @@ export function drawCore(world: World, index: number): CustomerCore {
 
 /** Whether the customer is still active at a given time (the truth, not what the shop can see). */
 export function aliveAt(core: CustomerCore, ms: number): boolean {
-  return core.dropoutWeek === null || ms < core.createdMs + core.dropoutWeek * WEEK_MS;
+  return core.dropoutMs === null || ms < core.dropoutMs;
 }
 
 /** The truth's own yardstick for "valuable": expected yearly spend λ·52·(p_GG/ν) while active. */

@@ -10,6 +10,7 @@ import {
   isoTimeUntil,
   MINUTE_MS,
   rngFor,
+  shopTime,
   WEEK_MS,
   type World,
 } from './world.ts';
@@ -201,6 +202,8 @@ export function interactionRows(
       kind === 'call' ? 'phone' : CHANNELS[rng.weightedIndex(CHANNEL_WEIGHTS)]!;
     const store = order && channel === 'store' ? order.store : core.homeStore.code;
     const live = channel === 'phone' || channel === 'store';
+    // A visit or a call happens while the shop is open (moved within its day, kept in [created, asOf]).
+    if (live) openedMs = Math.min(world.asOfMs, Math.max(core.createdMs, floorSecond(shopTime(openedMs))));
     const firstResponseMs =
       openedMs + (live ? rng.uniform(0, 5 * MINUTE_MS) : logNormal(rng, 3 * HOUR_MS, 1));
     const resolvedMs =

@@ -12,7 +12,7 @@ import {
 } from './catalog.ts';
 import type { CustomerCore } from './customer.ts';
 import type { Rng } from './random.ts';
-import { DAY_MS, floorSecond, HOUR_MS, isoTime, rngFor, WEEK_MS, type World } from './world.ts';
+import { DAY_MS, floorSecond, isoTime, rngFor, shopTime, WEEK_MS, type World } from './world.ts';
 
 /**
  * Orders of one customer, from two processes:
@@ -178,7 +178,7 @@ export function simulateOrders(world: World, core: CustomerCore): SimOrder[] {
     const lines = composeOrder(rng, z, core);
     // Most visits are to the home store; one in five to another store, where the notebook travels along.
     const store = rng.chance(0.8) ? core.homeStore.code : otherStore(rng, core.homeStore.code);
-    const atMs = core.createdMs + floorSecond(week * WEEK_MS);
+    const atMs = floorSecond(shopTime(core.createdModelMs + week * WEEK_MS));
     return { atMs, store, source: 'bgnbd', z, lines, total: orderTotal(lines) };
   });
   if (core.lensOrderMs.length === 0) return bgnbd;
@@ -246,7 +246,8 @@ export function returnRows(
   for (const order of orders) {
     for (const line of order.lines) {
       if (!rng.chance(world.params.returnShare)) continue;
-      const returnedMs = floorSecond(order.atMs + rng.uniform(1, 14) * DAY_MS + rng.uniform(0, 8) * HOUR_MS);
+      // Brought back to a store, so during opening hours (a day later at the earliest, so after the order).
+      const returnedMs = floorSecond(shopTime(order.atMs + rng.uniform(1, 14) * DAY_MS));
       if (returnedMs > world.asOfMs) continue;
       const quantity = line.quantity === 1 || rng.chance(0.7) ? line.quantity : rng.int(1, line.quantity - 1);
       rows.push({

@@ -36,8 +36,12 @@ export type World = {
   seedHigh: number;
   params: DemoParams;
   asOfMs: number;
-  /** Start of the acquisition window: asOf − years. */
+  /**
+   * The acquisition window in model time: [startMs, modelEndMs), years long, where modelEndMs is the last
+   * model instant whose shop-clock time is ≤ asOf (see shopTime).
+   */
   startMs: number;
+  modelEndMs: number;
   spanMs: number;
 };
 
@@ -46,7 +50,45 @@ export function createWorld(options: DemoOptions): World {
   const [seedLow, seedHigh] = seedWords(seed);
   const asOfMs = floorSecond(asOf.getTime());
   const spanMs = Math.round(params.years * 365.25 * DAY_MS);
-  return { customers, seed, seedLow, seedHigh, params, asOfMs, startMs: asOfMs - spanMs, spanMs };
+  const modelEndMs = modelTimeAtOrBefore(asOfMs);
+  return {
+    customers,
+    seed,
+    seedLow,
+    seedHigh,
+    params,
+    asOfMs,
+    startMs: modelEndMs - spanMs,
+    modelEndMs,
+    spanMs,
+  };
+}
+
+const OPEN_HOUR = 10;
+const CLOSE_HOUR = 20;
+const OPEN_MS = (CLOSE_HOUR - OPEN_HOUR) * HOUR_MS;
+
+/**
+ * The shop clock. The models run in continuous model time, where a purchase may fall at 3 a.m.; shops are
+ * open 10:00–20:00 JST. shopTime squeezes each JST day of model time linearly into that day's opening
+ * hours. It is strictly increasing and commutes with whole-day shifts (shopTime(s + k days) = shopTime(s) +
+ * k days), so the number of events in any window of whole days after an event is exactly the same on both
+ * clocks: counting orders in the t weeks after the first order gives the model's X(t) unchanged, and the
+ * latent file's weeks (model time) stay exact. Events move by less than a day.
+ */
+export function shopTime(modelMs: number): number {
+  const local = modelMs + JST_OFFSET_MS;
+  const dayStart = Math.floor(local / DAY_MS) * DAY_MS;
+  return dayStart + OPEN_HOUR * HOUR_MS + ((local - dayStart) / DAY_MS) * OPEN_MS - JST_OFFSET_MS;
+}
+
+/** The inverse of shopTime at a boundary: the largest model time whose shop-clock time is ≤ calendarMs. */
+export function modelTimeAtOrBefore(calendarMs: number): number {
+  const local = calendarMs + JST_OFFSET_MS;
+  const dayStart = Math.floor(local / DAY_MS) * DAY_MS;
+  const sinceOpen = local - dayStart - OPEN_HOUR * HOUR_MS;
+  const fraction = Math.min(1, Math.max(0, sinceOpen / OPEN_MS));
+  return dayStart + fraction * DAY_MS - JST_OFFSET_MS;
 }
 
 export function rngFor(world: World, index: number, stage: Stage): Rng {

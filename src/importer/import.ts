@@ -299,6 +299,7 @@ export async function importRecords(
   } catch (error) {
     if (!(error instanceof Rollback)) throw error;
   }
+  result.errors.sort((a, b) => a.line - b.line);
   result.seconds = (performance.now() - started) / 1000;
   progress();
   return result;
