@@ -49,14 +49,16 @@ export type CustomerCore = {
   dropoutWeek: number | null;
   /** The same on the shop clock, or null. */
   dropoutMs: number | null;
-  /** Times of the lens-cycle orders (the `lens` stream); empty for non-wearers. */
+  /** Shop-clock times of the replacement-cycle orders (streams `lens`, `glasses`); empty for non-wearers. */
   lensOrderMs: number[];
+  glassesOrderMs: number[];
 
   // Profile (the `profile` stream).
   homeStore: Store;
   latinName: boolean;
   interests: Category[];
   lens: Product | null;
+  glasses: boolean;
   affinity: Affinity;
   hasEmail: boolean;
   hardBounce: boolean;
@@ -100,6 +102,26 @@ function drawInterests(rng: Rng, count: number): Category[] {
   return chosen;
 }
 
+function replacementCycle(
+  world: World,
+  index: number,
+  stage: 'lens' | 'glasses',
+  days: number,
+  shape: number,
+  startMs: number,
+  endMs: number,
+): number[] {
+  const rng = rngFor(world, index, stage);
+  const times: number[] = [];
+  let t = startMs + (stage === 'glasses' ? rng.float() : rng.gamma(shape, shape)) * days * DAY_MS;
+  while (t <= endMs) {
+    times.push(floorSecond(shopTime(t)));
+    if (rng.chance(world.params.cycleChurn)) break;
+    t += rng.gamma(shape, shape) * days * DAY_MS;
+  }
+  return times;
+}
+
 export function drawCore(world: World, index: number): CustomerCore {
   const { params } = world;
   const profile = rngFor(world, index, 'profile');
@@ -114,7 +136,8 @@ export function drawCore(world: World, index: number): CustomerCore {
   const homeStore = STORES[profile.weightedIndex(STORE_WEIGHTS)]!;
   const latinName = profile.chance(params.latinNameShare);
   const interests = drawInterests(profile, 1 + profile.weightedIndex([0.35, 0.4, 0.25]));
-  if (profile.chance(params.glassesShare)) interests.push('glasses');
+  const glasses = profile.chance(params.glassesShare);
+  if (glasses) interests.push('glasses');
   const lens = profile.chance(params.contactLensShare) ? profile.pick(LENS_PRODUCTS) : null;
   if (lens) interests.push('contact_lenses');
   const u = profile.float();
@@ -168,19 +191,18 @@ export function drawCore(world: World, index: number): CustomerCore {
     }
   }
 
-  // The lens cycle: a renewal process beside BG/NBD (see orders.ts for why it is separate).
-  const lensOrderMs: number[] = [];
-  if (lens) {
-    const lensRng = rngFor(world, index, 'lens');
-    const endMs = dropoutWeek === null ? world.modelEndMs : createdModelMs + dropoutWeek * WEEK_MS;
-    // Gamma(16, 16)-scaled cycles: mean lensCycleDays, coefficient of variation 1/4 (model time).
-    for (let t = createdModelMs; ; ) {
-      t += params.lensCycleDays * lensRng.gamma(16, 16) * DAY_MS;
-      if (t > endMs) break;
-      lensOrderMs.push(floorSecond(shopTime(t)));
-      if (lensRng.chance(params.lensChurn)) break;
-    }
-  }
+  // Replacement cycles: renewal processes beside BG/NBD (see orders.ts for why they are separate), in model
+  // time from acquisition until the BG/NBD dropout (or asOf). Gaps are cycle × Gamma(k, k): mean one cycle,
+  // coefficient of variation 1/√k (1/4 for lenses, which run out on schedule; 0.3 for glasses). Lenses are
+  // first re-bought one gap after acquisition; a glasses wearer's current pair is of uniform age, so the
+  // first new pair comes after a uniform share of a cycle.
+  const cycleEndMs = dropoutWeek === null ? world.modelEndMs : createdModelMs + dropoutWeek * WEEK_MS;
+  const lensOrderMs = lens
+    ? replacementCycle(world, index, 'lens', params.lensCycleDays, 16, createdModelMs, cycleEndMs)
+    : [];
+  const glassesOrderMs = glasses
+    ? replacementCycle(world, index, 'glasses', params.glassesCycleDays, 11, createdModelMs, cycleEndMs)
+    : [];
 
   return {
     index,
@@ -195,10 +217,12 @@ export function drawCore(world: World, index: number): CustomerCore {
     dropoutWeek,
     dropoutMs: dropoutWeek === null ? null : shopTime(createdModelMs + dropoutWeek * WEEK_MS),
     lensOrderMs,
+    glassesOrderMs,
     homeStore,
     latinName,
     interests,
     lens,
+    glasses,
     affinity,
     hasEmail,
     hardBounce,

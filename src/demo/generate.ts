@@ -170,7 +170,8 @@ class SpendTally {
  * - bgnbd_orders: BG/NBD orders including the acquisition purchase; bgnbd_repeat_purchases = x, and
  *   bgnbd_last_purchase_week = t_x (0 when x = 0), exactly the (x, t_x, T) summary BG/NBD is fitted on;
  * - z_mean: mean of the drawn Gamma-Gamma values of those orders; realised_mean: mean of their totals;
- * - lens_orders and lens_order_ids ('|'-separated): the orders that came from the lens cycle, not BG/NBD;
+ * - lens_orders, glasses_orders: orders from the replacement cycles, and cycle_order_ids ('|'-separated):
+ *   their ids, i.e. the orders that are not BG/NBD purchases;
  * - expected_purchases_52w: expected repeat purchases in the 52 weeks after asOf given the true λ, p and
  *   alive state ((1 − e^{−52λp})/p if alive, else 0): the target a CLV model's prediction aims at;
  * - affinity (a_only, b_only, both, none), interests ('|'-separated categories), duplicate_of (the
@@ -183,7 +184,8 @@ function latentRow(
   tally: SpendTally,
 ): Row {
   const { zMean, realisedMean } = tally.add(orders);
-  const lensIds = orders.filter((o) => o.source === 'lens').map((o) => o.id);
+  const cycleOrders = orders.filter((o) => o.source !== 'bgnbd');
+  const lensOrders = cycleOrders.filter((o) => o.source === 'lens').length;
   const x = core.purchaseWeeks.length - 1;
   const alive = core.dropoutWeek === null;
   return {
@@ -201,8 +203,9 @@ function latentRow(
     bgnbd_last_purchase_week: decimal(core.purchaseWeeks[x]!),
     z_mean: decimal(zMean),
     realised_mean: decimal(realisedMean),
-    lens_orders: String(lensIds.length),
-    lens_order_ids: lensIds.join('|'),
+    lens_orders: String(lensOrders),
+    glasses_orders: String(cycleOrders.length - lensOrders),
+    cycle_order_ids: cycleOrders.map((o) => o.id).join('|'),
     expected_purchases_52w: alive ? decimal(expectedPurchasesIfAlive(core.lambda, core.p, 52)) : '0',
     affinity: core.affinity,
     interests: core.interests.join('|'),

@@ -20,8 +20,9 @@
  * 3. Spend, Gamma-Gamma (FHL 2005, JMR 42(4), §4; Colombo & Jiang 1999): ν ~ Gamma(q, γ); each BG/NBD order
  *    has a drawn value z ~ Gamma(p, ν) yen, turned into 1–4 product lines whose total is close to z
  *    (orders.ts, composeOrder, documents the rounding).
- * 4. Lens cycle: contact-lens wearers also re-order lenses every ≈ lensCycleDays until their BG/NBD dropout;
- *    these orders are extra and listed per customer in latent.lens_order_ids, so BG/NBD stays testable.
+ * 4. Replacement cycles: contact-lens wearers also re-order lenses every ≈ lensCycleDays (90), glasses
+ *    wearers buy a new frame every ≈ glassesCycleDays (730), until their BG/NBD dropout; these orders are
+ *    extra and listed per customer in latent.cycle_order_ids, so BG/NBD stays testable on its own.
  * 5. Returns (≈ returnShare of lines), touches (campaign calendar + welcome/birthday flows, consent-aware,
  *    with NO causal effect on purchases: the true lift is 0), interactions (Japanese subjects and bodies,
  *    status by the clock), preference notes (written at a store by its staff, or inferred, or declared).
@@ -29,7 +30,7 @@
  *
  * Files (every value a string, '' for empty; columns in DEMO_COLUMNS): stores, staff, products, customers,
  * orders (one row per line), returns, touches, interactions, preferences, latent (the per-customer truth:
- * λ, p, ν, dropout, (x, t_x, T), drawn and realised spend, lens orders, expected purchases in the next
+ * λ, p, ν, dropout, (x, t_x, T), drawn and realised spend, cycle orders, expected purchases in the next
  * 52 weeks; see latentRow in generate.ts), and manifest.json (seed, asOf, parameters, population truths
  * such as E[λ], E[X(52)] and E[z], row counts, and the drawn vs realised spend means). In generateDemo the
  * manifest's counts of the per-customer files and its spend summary are null until the corresponding

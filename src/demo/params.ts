@@ -23,13 +23,15 @@ export type DemoParams = {
   missingEmailShare: number;
   missingPhoneShare: number;
   missingBirthDateShare: number;
-  /** Contact-lens wearers: they also follow the lens re-purchase cycle (see purchases.ts). */
+  /** Contact-lens wearers: they also follow the lens replacement cycle (see orders.ts). */
   contactLensShare: number;
-  /** Mean days between lens orders, and the chance after each lens order that the wearer buys elsewhere. */
-  lensCycleDays: number;
-  lensChurn: number;
-  /** Customers with the glasses category among their interests. */
+  /** Glasses wearers: glasses among their interests, and the glasses replacement cycle. */
   glassesShare: number;
+  /** Mean days between replacement orders of lenses and of glasses. */
+  lensCycleDays: number;
+  glassesCycleDays: number;
+  /** The chance after each replacement order that the wearer buys the next one elsewhere (cycle ends). */
+  cycleChurn: number;
   /** The "bought A only / B only / both" story (MISSION §2): affinities to products P-A and P-B. */
   aOnlyShare: number;
   bOnlyShare: number;
@@ -58,9 +60,10 @@ export const DEFAULT_PARAMS: Readonly<DemoParams> = Object.freeze({
   missingPhoneShare: 0.1,
   missingBirthDateShare: 0.2,
   contactLensShare: 0.08,
-  lensCycleDays: 90,
-  lensChurn: 0.05,
   glassesShare: 0.1,
+  lensCycleDays: 90,
+  glassesCycleDays: 730,
+  cycleChurn: 0.05,
   aOnlyShare: 0.1,
   bOnlyShare: 0.1,
   abBothShare: 0.05,
@@ -84,7 +87,7 @@ const SHARE_KEYS = [
   'missingPhoneShare',
   'missingBirthDateShare',
   'contactLensShare',
-  'lensChurn',
+  'cycleChurn',
   'glassesShare',
   'aOnlyShare',
   'bOnlyShare',
@@ -96,7 +99,17 @@ const SHARE_KEYS = [
 /** Merges the defaults and rejects values the models are undefined for, naming the offending field. */
 export function resolveParams(overrides: Partial<DemoParams> = {}): DemoParams {
   const params: DemoParams = { ...DEFAULT_PARAMS, ...overrides };
-  for (const key of ['r', 'alpha', 'a', 'b', 'p', 'gamma', 'years', 'lensCycleDays'] as const) {
+  for (const key of [
+    'r',
+    'alpha',
+    'a',
+    'b',
+    'p',
+    'gamma',
+    'years',
+    'lensCycleDays',
+    'glassesCycleDays',
+  ] as const) {
     if (!(Number.isFinite(params[key]) && params[key] > 0)) invalid(key, 'must be a positive number');
   }
   // The Gamma-Gamma population mean pγ/(q−1) only exists for q > 1.

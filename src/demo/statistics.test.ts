@@ -66,8 +66,12 @@ function checkRepeatPurchases(customers: readonly CustomerOrders[], asOfMs: numb
 const AS_OF_MS = Date.parse('2026-10-31T23:59:59Z');
 
 describe('BG/NBD and Gamma-Gamma truth (20,000 customers)', () => {
-  // Without lens wearers every order is a BG/NBD order, so orders.csv alone must follow the model.
-  const pure = generateDemo({ customers: CUSTOMERS, seed: 2005, params: { contactLensShare: 0 } });
+  // Without lens and glasses wearers every order is a BG/NBD order, so orders.csv alone must follow the model.
+  const pure = generateDemo({
+    customers: CUSTOMERS,
+    seed: 2005,
+    params: { contactLensShare: 0, glassesShare: 0 },
+  });
   const pureCustomers = [...ordersByCustomer(pure.orders())];
   const pureLatent = [...pure.latent()];
 
@@ -121,17 +125,17 @@ describe('BG/NBD and Gamma-Gamma truth (20,000 customers)', () => {
     );
   });
 
-  it('keeps BG/NBD intact beside the lens cycle once lens orders are removed via latent.lens_order_ids', () => {
+  it('keeps BG/NBD intact beside the replacement cycles once latent.cycle_order_ids are removed', () => {
     const demo = generateDemo({ customers: CUSTOMERS, seed: 2006 });
-    const lensOrders = new Set<string>();
+    const cycleOrders = new Set<string>();
     let wearers = 0;
     for (const l of demo.latent()) {
-      if (l.lens_order_ids === '') continue;
+      if (l.cycle_order_ids === '') continue;
       wearers += 1;
-      for (const id of l.lens_order_ids!.split('|')) lensOrders.add(id);
+      for (const id of l.cycle_order_ids!.split('|')) cycleOrders.add(id);
     }
-    expect(wearers).toBeGreaterThan(CUSTOMERS * 0.05);
-    const customers = [...ordersByCustomer(demo.orders(), lensOrders)];
+    expect(wearers).toBeGreaterThan(CUSTOMERS * 0.1);
+    const customers = [...ordersByCustomer(demo.orders(), cycleOrders)];
     checkRepeatPurchases(customers, AS_OF_MS, 52);
   });
 });

@@ -25,6 +25,7 @@ export const STAGE = {
   interactions: 8,
   preferences: 9,
   tags: 10,
+  glasses: 11,
 } as const;
 export type Stage = keyof typeof STAGE;
 
@@ -87,8 +88,10 @@ export function modelTimeAtOrBefore(calendarMs: number): number {
   const local = calendarMs + JST_OFFSET_MS;
   const dayStart = Math.floor(local / DAY_MS) * DAY_MS;
   const sinceOpen = local - dayStart - OPEN_HOUR * HOUR_MS;
-  const fraction = Math.min(1, Math.max(0, sinceOpen / OPEN_MS));
-  return dayStart + fraction * DAY_MS - JST_OFFSET_MS;
+  // Before opening, the last model instant of the previous day; after closing, the last of this day.
+  if (sinceOpen < 0) return dayStart - 1 - JST_OFFSET_MS;
+  if (sinceOpen >= OPEN_MS) return dayStart + DAY_MS - 1 - JST_OFFSET_MS;
+  return dayStart + (sinceOpen / OPEN_MS) * DAY_MS - JST_OFFSET_MS;
 }
 
 export function rngFor(world: World, index: number, stage: Stage): Rng {

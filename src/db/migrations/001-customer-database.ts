@@ -86,8 +86,7 @@ create table orders (
   currency char(3) not null default 'JPY',
   total numeric(14, 2) not null default 0,
   created_at timestamptz not null default now(),
-  primary key (customer_id, id),
-  unique (id)
+  primary key (customer_id, id)
 );
 create index orders_customer_time_idx on orders (customer_id, ordered_at);
 create index orders_time_idx on orders (ordered_at);

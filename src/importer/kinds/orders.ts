@@ -115,14 +115,14 @@ export const orders: ImportKind = {
        where ${changed('order_lines', lineCols)}`,
       staged,
     );
+    // Totals from all lines of the orders this batch touched (found through the primary key, never a scan).
     await sql`update orders o set total = t.total
-      from (select l.customer_id, l.order_id, sum(l.amount) as total from order_lines l
-            where (l.customer_id, l.order_id) in (select o2.customer_id, o2.id from orders o2
-                   where o2.external_id in (select order_id from ${sql.table(stage)}))
+      from (select l.customer_id, l.order_id, sum(l.amount) as total
+            from (select distinct o2.customer_id, o2.id from ${sql.table(stage)} s
+                  join orders o2 on o2.external_id = s.order_id) k
+            join order_lines l on l.customer_id = k.customer_id and l.order_id = k.id
             group by l.customer_id, l.order_id) t
-      where o.customer_id = t.customer_id and o.id = t.order_id and o.total is distinct from t.total`.execute(
-      tx.db,
-    );
+      where o.customer_id = t.customer_id and o.id = t.order_id and o.total is distinct from t.total`.execute(tx.db);
     return { ...lines, extra: { orders_inserted: headers.inserted, orders_updated: headers.updated } };
   },
 };
