@@ -19,7 +19,8 @@ import {
  * Interactions: what customers told the shop. Their number is Poisson with mean 0.1 per year since
  * acquisition + 0.06 per order, so active buyers talk more. Most follow an order within days (a complaint
  * about the shoes just bought); the rest fall uniformly between acquisition and asOf. Status follows the
- * clock: resolved/closed once resolved_at ≤ asOf, waiting once answered, open before that.
+ * clock: resolved/closed once resolved_at ≤ asOf, waiting once answered, open before that. Store visits and
+ * calls fall in opening hours (the shop clock, world.ts).
  */
 
 export type InteractionKind = 'inquiry' | 'request' | 'complaint' | 'suggestion' | 'call';
@@ -202,22 +203,30 @@ export function interactionRows(
       kind === 'call' ? 'phone' : CHANNELS[rng.weightedIndex(CHANNEL_WEIGHTS)]!;
     const store = order && channel === 'store' ? order.store : core.homeStore.code;
     const live = channel === 'phone' || channel === 'store';
-    // A visit or a call happens while the shop is open (moved within its day, kept in [created, asOf]).
-    if (live) openedMs = Math.min(world.asOfMs, Math.max(core.createdMs, floorSecond(shopTime(openedMs))));
+    if (live) {
+      // A visit or a call happens while the shop is open: moved within its day by the shop clock (from a
+      // time no later than asOf's model time), and never before acquisition (itself in opening hours).
+      openedMs = Math.max(core.createdMs, floorSecond(shopTime(Math.min(openedMs, world.modelEndMs))));
+    }
+    // Some tickets fall through the cracks (the SLA reports need them): 1 % of written ones are never
+    // answered, 3 % are answered but never resolved; half the suggestions are closed with the answer.
     const firstResponseMs =
-      openedMs + (live ? rng.uniform(0, 5 * MINUTE_MS) : logNormal(rng, 3 * HOUR_MS, 1));
+      !live && rng.chance(0.01)
+        ? null
+        : openedMs + (live ? rng.uniform(0, 5 * MINUTE_MS) : logNormal(rng, 3 * HOUR_MS, 1));
+    const closedOnAnswer = kind === 'suggestion' && rng.chance(0.5);
     const resolvedMs =
-      kind === 'suggestion' && rng.chance(0.5)
+      firstResponseMs === null || closedOnAnswer || rng.chance(0.03)
         ? null
         : firstResponseMs +
           (live && rng.chance(0.6) ? rng.uniform(0, 20 * MINUTE_MS) : logNormal(rng, 2 * DAY_MS, 1));
+    const answered = firstResponseMs !== null && firstResponseMs <= world.asOfMs;
     let status: string;
     if (resolvedMs !== null && resolvedMs <= world.asOfMs) {
       // Resolved tickets are closed after a quiet week.
       status = resolvedMs + WEEK_MS <= world.asOfMs && rng.chance(0.5) ? 'closed' : 'resolved';
-    } else if (resolvedMs === null && kind === 'suggestion' && firstResponseMs <= world.asOfMs) {
-      status = 'closed';
-    } else status = firstResponseMs <= world.asOfMs ? 'waiting' : 'open';
+    } else if (answered) status = closedOnAnswer ? 'closed' : 'waiting';
+    else status = 'open';
     const duration = channel === 'phone' ? String(Math.round(logNormal(rng, 240, 0.6))) : '';
     rows.push({
       openedMs,
@@ -233,7 +242,10 @@ export function interactionRows(
         owner: ownerFor(rng, store, channel),
         duration_seconds: duration,
         opened_at: isoTime(openedMs),
-        first_response_at: isoTimeUntil(floorSecond(firstResponseMs), world.asOfMs),
+        first_response_at: isoTimeUntil(
+          firstResponseMs === null ? null : floorSecond(firstResponseMs),
+          world.asOfMs,
+        ),
         resolved_at: isoTimeUntil(resolvedMs === null ? null : floorSecond(resolvedMs), world.asOfMs),
       },
     });

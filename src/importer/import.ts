@@ -61,7 +61,7 @@ export type ImportResult = {
 
 class Rollback extends Error {}
 
-type Batch = { text: string[]; rows: number; lines: Map<number, string> };
+type Batch = { text: string[]; rows: number };
 
 /**
  * Imports one file (or generated source) of one kind. Rows are parsed and validated in TypeScript,
@@ -205,19 +205,25 @@ export async function importRecords(
   };
 
   const run = async (outer?: Transaction) => {
-    let batch: Batch = { text: [], rows: 0, lines: new Map() };
+    let batch: Batch = { text: [], rows: 0 };
     let group: string | undefined;
     let sequence = 0;
     const closedGroups = new Set<string>();
+    // One batch is written while the next is parsed: on a server the two run on different cores.
+    let writing: Promise<void> | undefined;
     const flush = async () => {
       if (!batch.rows) return;
       const current = batch;
-      batch = { text: [], rows: 0, lines: new Map() };
-      if (outer) await writeBatch(outer, current);
-      else await database.transaction((tx) => writeBatch(tx, current));
-      committedRows = result.rows;
-      if (!outer) options.onBatchCommitted?.(batchNo, committedRows);
-      progress();
+      batch = { text: [], rows: 0 };
+      await writing;
+      const rowsSoFar = result.rows;
+      writing = (outer ? writeBatch(outer, current) : database.transaction((tx) => writeBatch(tx, current))).then(() => {
+        committedRows = rowsSoFar;
+        if (!outer) options.onBatchCommitted?.(batchNo, committedRows);
+        progress();
+      });
+      // Handled when awaited (next flush or the end); this keeps it from counting as unhandled meanwhile.
+      writing.catch(() => {});
     };
 
     for await (const record of source.records()) {
@@ -289,6 +295,7 @@ export async function importRecords(
       if (result.rows % 5000 === 0) progress();
     }
     await flush();
+    await writing;
     if (outer && (options.dryRun || result.errorCount > 0)) throw new Rollback();
   };
 
