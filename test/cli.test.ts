@@ -29,10 +29,16 @@ describe('the kizuna command', () => {
   });
 
   it('imports a directory, then finds nothing to change when it is imported again', async () => {
-    const first = await kizuna(['import', 'all', join(fixtures, 'shop'), '--timezone', 'Asia/Tokyo'], target.env);
+    const first = await kizuna(
+      ['import', 'all', join(fixtures, 'shop'), '--timezone', 'Asia/Tokyo'],
+      target.env,
+    );
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/customers\s+customers\.csv\s+3\s+3\s+0\s+0\s+0/);
-    const again = await kizuna(['import', 'all', join(fixtures, 'shop'), '--timezone', 'Asia/Tokyo'], target.env);
+    const again = await kizuna(
+      ['import', 'all', join(fixtures, 'shop'), '--timezone', 'Asia/Tokyo'],
+      target.env,
+    );
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('customers.csv: already imported — nothing changed');
     expect(again.stdout).toContain('orders.csv: already imported — nothing changed');
@@ -52,14 +58,19 @@ describe('the kizuna command', () => {
 
   it('exits 1 with a line-numbered report for bad rows, and writes the report file', async () => {
     const report = join(dir, 'bad-rows.csv');
-    const result = await kizuna(['import', 'orders', join(fixtures, 'bad', 'orders.csv'), '--errors', report], target.env);
+    const result = await kizuna(
+      ['import', 'orders', join(fixtures, 'bad', 'orders.csv'), '--errors', report],
+      target.env,
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("orders.csv:2: ordered_at: '2025-13-01' is not a date-time");
     expect(result.stderr).toContain('orders.csv:3: quantity: must be at least 1, got -2');
     expect(result.stderr).toContain("orders.csv:4: customer_id: unknown customer 'NOPE'");
     const csv = await readFile(report, 'utf8');
     expect(csv.split('\n')[0]).toBe('file,line,field,value,reason');
-    expect(csv).toContain(`orders.csv,6,unit_price,¥4800,"'¥4800' is not an amount (digits, optional '.' and 2 decimals)"`);
+    expect(csv).toContain(
+      `orders.csv,6,unit_price,¥4800,"'¥4800' is not an amount (digits, optional '.' and 2 decimals)"`,
+    );
   });
 
   it('exits 1 and writes nothing under --strict', async () => {
@@ -78,10 +89,16 @@ describe('the kizuna command', () => {
   });
 
   it('exits 1 for a file with a wrong encoding or a missing column, naming file and line', async () => {
-    const sjis = await kizuna(['import', 'customers', join(fixtures, 'bad', 'sjis-customers.csv')], target.env);
+    const sjis = await kizuna(
+      ['import', 'customers', join(fixtures, 'bad', 'sjis-customers.csv')],
+      target.env,
+    );
     expect(sjis.code).toBe(1);
     expect(sjis.stderr).toContain('sjis-customers.csv:2: the file is not UTF-8');
-    const missing = await kizuna(['import', 'orders', join(fixtures, 'bad', 'missing-column.csv')], target.env);
+    const missing = await kizuna(
+      ['import', 'orders', join(fixtures, 'bad', 'missing-column.csv')],
+      target.env,
+    );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('missing-column.csv:1: missing column unit_price');
   });

@@ -250,6 +250,15 @@ describe('generated rows', () => {
     expect(manifest.truth.meanTransactionValue).toBe(4000);
   });
 
+  it('handles an empty demo', () => {
+    const demo = generateDemo({ customers: 0, seed: 1 });
+    expect([...demo.orders()]).toEqual([]);
+    expect([...demo.customers()]).toEqual([]);
+    expect(demo.manifest().counts.orders).toBe(0);
+    expect(demo.manifest().spend).toBeNull();
+    expect([...demo.products()]).toHaveLength(200);
+  });
+
   it('rejects invalid options with the field named', () => {
     expect(() => generateDemo({ customers: -1, seed: 1 })).toThrow(/customers/);
     expect(() => generateDemo({ customers: 10, seed: 1, params: { q: 1 } })).toThrow(/q/);

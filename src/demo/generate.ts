@@ -7,7 +7,7 @@ import type { DemoOptions, DemoParams } from './params.ts';
 import { preferenceRows } from './preferences.ts';
 import { touchRows } from './touches.ts';
 import { bgnbdExpectedPurchases, expectedPurchasesIfAlive, gammaGammaMeanSpend } from './truth.ts';
-import { createWorld, decimal, isoTime, type World } from './world.ts';
+import { createWorld, decimal, isoTime, shopTime, type World } from './world.ts';
 
 /** Running id counters of one pass over the customers (ids are global and sequential). */
 type Counters = {
@@ -58,6 +58,7 @@ export type DemoManifest = {
   formatVersion: 1;
   seed: number;
   asOf: string;
+  /** The earliest possible created_at (customers are acquired between it and asOf). */
   acquisitionFrom: string;
   customers: number;
   params: DemoParams;
@@ -148,7 +149,8 @@ class SpendTally {
     return { zMean: n > 0 ? drawn / n : Number.NaN, realisedMean: n > 0 ? realised / n : Number.NaN };
   }
 
-  summary(params: DemoParams): SpendSummary {
+  summary(params: DemoParams): SpendSummary | null {
+    if (this.orders === 0) return null;
     return {
       expectedMean: gammaGammaMeanSpend(params),
       bgnbdOrders: this.orders,
@@ -161,7 +163,7 @@ class SpendTally {
 }
 
 /**
- * One row of latent.csv, the truth behind one customer:
+ * One row of latent.csv, the truth behind one customer (weeks are model time; see shopTime in world.ts):
  * - acquired_at (= created_at), t_weeks: weeks from acquisition to asOf (T);
  * - lambda (purchases/week), p (dropout probability after each repeat purchase), nu (Gamma-Gamma rate);
  *   mean_spend = p_GG/ν, this customer's expected transaction value in yen;
@@ -330,7 +332,7 @@ export class DemoGenerator {
       formatVersion: 1,
       seed: world.seed,
       asOf: isoTime(world.asOfMs),
-      acquisitionFrom: isoTime(world.startMs),
+      acquisitionFrom: isoTime(shopTime(world.startMs)),
       customers: world.customers,
       params: { ...params },
       truth: {

@@ -26,6 +26,10 @@
  * 5. Returns (≈ returnShare of lines), touches (campaign calendar + welcome/birthday flows, consent-aware,
  *    with NO causal effect on purchases: the true lift is 0), interactions (Japanese subjects and bodies,
  *    status by the clock), preference notes (written at a store by its staff, or inferred, or declared).
+ * Clocks: the models run in continuous model time (weeks); timestamps in the files are on the shop clock,
+ * which squeezes each JST day into the 10:00–20:00 opening hours of the same day (world.ts, shopTime). It
+ * is strictly increasing and shifts whole days exactly, so counts in whole-day windows after an order are
+ * those of the model, and the latent file's weeks are model time.
  * Every timestamp lies in [created_at, asOf]; nothing happens after asOf.
  *
  * Files (every value a string, '' for empty; columns in DEMO_COLUMNS): stores, staff, products, customers,

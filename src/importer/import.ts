@@ -217,7 +217,9 @@ export async function importRecords(
       batch = { text: [], rows: 0 };
       await writing;
       const rowsSoFar = result.rows;
-      writing = (outer ? writeBatch(outer, current) : database.transaction((tx) => writeBatch(tx, current))).then(() => {
+      writing = (
+        outer ? writeBatch(outer, current) : database.transaction((tx) => writeBatch(tx, current))
+      ).then(() => {
         committedRows = rowsSoFar;
         if (!outer) options.onBatchCommitted?.(batchNo, committedRows);
         progress();

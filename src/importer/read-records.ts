@@ -174,10 +174,7 @@ async function* csvRecords(
   }
 }
 
-async function* jsonlRecords(
-  path: string,
-  onBytes: (n: number) => void,
-): AsyncIterable<SourceRecord> {
+async function* jsonlRecords(path: string, onBytes: (n: number) => void): AsyncIterable<SourceRecord> {
   const lines = createInterface({
     input: createReadStream(path, 'utf8'),
     crlfDelay: Number.POSITIVE_INFINITY,

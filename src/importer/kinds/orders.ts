@@ -122,7 +122,9 @@ export const orders: ImportKind = {
                   join orders o2 on o2.external_id = s.order_id) k
             join order_lines l on l.customer_id = k.customer_id and l.order_id = k.id
             group by l.customer_id, l.order_id) t
-      where o.customer_id = t.customer_id and o.id = t.order_id and o.total is distinct from t.total`.execute(tx.db);
+      where o.customer_id = t.customer_id and o.id = t.order_id and o.total is distinct from t.total`.execute(
+      tx.db,
+    );
     return { ...lines, extra: { orders_inserted: headers.inserted, orders_updated: headers.updated } };
   },
 };
