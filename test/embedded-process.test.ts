@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCK_FILE, lockDataDir, migrateToLatest, openDatabase } from '../src/db/index.ts';
+import { lockDataDir, migrateToLatest, openDatabase } from '../src/db/index.ts';
 import { kizuna, kizunaEnv } from './helpers/cli.ts';
 import { createTestTarget, type TestTarget } from './helpers/database.ts';
 
@@ -49,20 +49,6 @@ describe.skipIf(process.env.DATABASE_URL)('the embedded data directory', () => {
     const after = await kizuna(['db', 'status'], { KIZUNA_DATA_DIR: dir });
     expect(after.code).toBe(0);
     expect(after.stdout).toContain('001-customer-database');
-  });
-
-  it('takes over a lock left by a process that no longer runs', async () => {
-    await writeFile(
-      join(dir, LOCK_FILE),
-      JSON.stringify({
-        pid: 999_999_999,
-        host: (await import('node:os')).hostname(),
-        command: 'x',
-        startedAt: '',
-      }),
-    );
-    const release = lockDataDir(dir);
-    release();
   });
 });
 
