@@ -1,3 +1,5 @@
+import { IMPORT_KINDS, type KindName } from '../importer/index.ts';
+
 /** One CSV record: column name → value, every value a string, '' for empty. */
 export type Row = Record<string, string>;
 
@@ -13,87 +15,23 @@ export type DemoFile =
   | 'preferences'
   | 'latent';
 
+/** An import kind's columns (required, then optional) — the importer's definitions are the one source. */
+function importColumns(kind: KindName, options: { omit?: string[]; extra?: string[] } = {}): string[] {
+  const { required, optional } = IMPORT_KINDS[kind];
+  return [...required, ...optional].filter((c) => !options.omit?.includes(c)).concat(options.extra ?? []);
+}
+
 /** The header of every demo CSV file, in column order; the importer consumes exactly these. */
 export const DEMO_COLUMNS: Readonly<Record<DemoFile, readonly string[]>> = {
-  stores: ['code', 'name', 'timezone'],
-  staff: ['code', 'name', 'email', 'role', 'store'],
-  products: ['sku', 'name', 'category', 'price', 'unit_cost', 'repurchase_cycle_days'],
-  customers: [
-    'external_id',
-    'name',
-    'name_kana',
-    'email',
-    'phone',
-    'postal_code',
-    'address',
-    'birth_date',
-    'home_store',
-    'acquisition_source',
-    'referred_by',
-    'account_owner',
-    'tags',
-    'consent_email',
-    'consent_sms',
-    'consent_phone',
-    'consent_letter',
-    'do_not_contact',
-    'created_at',
-    'custom.favourite_author',
-    'custom.member_card',
-  ],
-  orders: [
-    'order_id',
-    'customer_id',
-    'store',
-    'ordered_at',
-    'currency',
-    'line_no',
-    'sku',
-    'quantity',
-    'unit_price',
-  ],
-  returns: ['return_id', 'customer_id', 'order_id', 'sku', 'quantity', 'amount', 'returned_at', 'reason'],
-  touches: [
-    'touch_id',
-    'customer_id',
-    'channel',
-    'campaign',
-    'flow',
-    'variant',
-    'subject',
-    'cost',
-    'sent_at',
-    'delivered_at',
-    'opened_at',
-    'clicked_at',
-    'bounced_at',
-  ],
-  interactions: [
-    'interaction_id',
-    'customer_id',
-    'kind',
-    'channel',
-    'status',
-    'subject',
-    'body',
-    'store',
-    'owner',
-    'duration_seconds',
-    'opened_at',
-    'first_response_at',
-    'resolved_at',
-  ],
-  preferences: [
-    'preference_id',
-    'customer_id',
-    'key',
-    'value',
-    'note',
-    'source',
-    'store',
-    'author',
-    'noted_at',
-  ],
+  stores: importColumns('stores'),
+  staff: importColumns('staff'),
+  products: importColumns('products'),
+  customers: importColumns('customers', { extra: ['custom.favourite_author', 'custom.member_card'] }),
+  orders: importColumns('orders', { omit: ['amount'] }),
+  returns: importColumns('returns'),
+  touches: importColumns('touches'),
+  interactions: importColumns('interactions'),
+  preferences: importColumns('preferences'),
   // The per-customer truth; see latentRow in generate.ts for each column's meaning.
   latent: [
     'external_id',
