@@ -12,6 +12,7 @@ import {
   migrateToLatest,
   migrationStatus,
   openDatabase,
+  restoreDatabase,
 } from './index.ts';
 
 describe('the database', () => {
@@ -114,5 +115,38 @@ describe('the data directory lock', () => {
     );
     expect(() => lockDataDir(dir)).toThrow(new RegExp(`in use by process ${process.ppid}`));
     await rm(join(dir, LOCK_FILE));
+  });
+});
+
+describe.skipIf(process.env.DATABASE_URL)('embedded backups', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kizuna-backup-'));
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it('restores a backup into a new directory with the data intact, and refuses a non-empty one', async () => {
+    const original = await openDatabase({ engine: 'pglite', dataDir: join(dir, 'a'), workMem: '16MB' });
+    await migrateToLatest(original);
+    await original.db.insertInto('stores').values({ code: 'S01', name: '渋谷店' }).execute();
+    await original.backup(join(dir, 'backup.tar.gz'));
+    await original.close();
+
+    const restored = await restoreDatabase(
+      { engine: 'pglite', dataDir: join(dir, 'b'), workMem: '16MB' },
+      join(dir, 'backup.tar.gz'),
+    );
+    expect(await restored.db.selectFrom('stores').select(['code', 'name']).execute()).toEqual([
+      { code: 'S01', name: '渋谷店' },
+    ]);
+    expect(await migrateToLatest(restored)).toEqual([]);
+    await restored.close();
+
+    await expect(
+      restoreDatabase(
+        { engine: 'pglite', dataDir: join(dir, 'a'), workMem: '16MB' },
+        join(dir, 'backup.tar.gz'),
+      ),
+    ).rejects.toThrow(/is not empty/);
   });
 });
