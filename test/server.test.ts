@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMIT_BYTES, buildServer } from '../src/api/index.ts';
 import type { Database } from '../src/db/index.ts';
+import { migrations } from '../src/db/migrations/index.ts';
 import { KizunaError } from '../src/errors.ts';
 import { openTestDatabase } from './helpers/database.ts';
 
@@ -110,7 +111,7 @@ describe('GET /health', () => {
     expect(response.json()).toEqual({
       status: 'ok',
       engine: database.engine,
-      schemaVersion: '001-customer-database',
+      schemaVersion: Object.keys(migrations).at(-1),
       database: 'reachable',
     });
   });

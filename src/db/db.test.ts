@@ -14,6 +14,7 @@ import {
   openDatabase,
   restoreDatabase,
 } from './index.ts';
+import { migrations } from './migrations/index.ts';
 
 describe('the database', () => {
   let target: TestTarget;
@@ -28,14 +29,17 @@ describe('the database', () => {
   });
 
   it('migrates from empty, and a second run applies nothing', async () => {
-    expect((await migrationStatus(database)).map((m) => m.executedAt)).toEqual([null]);
-    expect(await migrateToLatest(database)).toEqual(['001-customer-database']);
+    const all = Object.keys(migrations);
+    expect((await migrationStatus(database)).map((m) => m.executedAt)).toEqual(all.map(() => null));
+    expect(await migrateToLatest(database)).toEqual(all);
     expect(await migrateToLatest(database)).toEqual([]);
     const tables = await sql<{ table_name: string }>`
       select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'kizuna_%'
       order by table_name`.execute(database.db);
     expect(tables.rows.map((t) => t.table_name)).toEqual([
+      'clv_models',
       'consents',
+      'customer_clv',
       'customers',
       'interactions',
       'order_lines',

@@ -162,6 +162,40 @@ export type PreferencesTable = {
   obsolete_at: Timestamp | null;
 };
 
+export type ClvModelsTable = {
+  id: Generated<number>;
+  purchase_model: 'bgnbd' | 'pareto_nbd';
+  time_unit: 'days' | 'weeks';
+  calibration_end: string;
+  customers: number;
+  purchase_params: Json;
+  purchase_report: Json;
+  spend_params: ColumnType<
+    Record<string, unknown> | null,
+    string | Record<string, unknown> | null | undefined,
+    string | Record<string, unknown> | null
+  >;
+  spend_report: ColumnType<
+    Record<string, unknown> | null,
+    string | Record<string, unknown> | null | undefined,
+    string | Record<string, unknown> | null
+  >;
+  fitted_at: CreatedAt;
+};
+
+export type CustomerClvTable = {
+  customer_id: number;
+  model_id: number;
+  frequency: number;
+  recency: number;
+  age: number;
+  probability_alive: number;
+  expected_purchases_next_year: number;
+  expected_spend: string | null;
+  clv: string | null;
+  computed_at: CreatedAt;
+};
+
 /** The typed schema Kysely checks every query against. */
 export type Schema = {
   stores: StoresTable;
@@ -175,4 +209,6 @@ export type Schema = {
   touches: TouchesTable;
   interactions: InteractionsTable;
   preferences: PreferencesTable;
+  clv_models: ClvModelsTable;
+  customer_clv: CustomerClvTable;
 };
