@@ -38,11 +38,11 @@ describe('the CLV purchase summary', () => {
       ['B1', 'B', '2025-01-29T12:00:00Z', '4'],
       ['C1', 'C', '2025-02-05T12:00:00Z', '1'],
     ].map(([order_id, customer_id, ordered_at, quantity]) => ({
-      order_id,
-      customer_id,
-      ordered_at,
+      order_id: order_id!,
+      customer_id: customer_id!,
+      ordered_at: ordered_at!,
+      quantity: quantity!,
       sku: 'X',
-      quantity,
       unit_price: '10',
     }));
     await importRecords(database, 'orders', iterableSource('o', Object.keys(orders[0]!), orders));
