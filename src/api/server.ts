@@ -7,6 +7,7 @@ import Fastify, {
 import { z } from 'zod';
 import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
+import { clvRoutes } from './clv.routes.ts';
 import { customerRoutes } from './customer.routes.ts';
 import { healthRoutes } from './health.routes.ts';
 import type { ApiContext, RouteModule } from './route-module.ts';
@@ -23,7 +24,7 @@ export type ServerOptions = {
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Each module adds its `<module>.routes.ts` here; each is registered in its own Fastify scope. */
-const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, customerRoutes];
+const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, customerRoutes, clvRoutes];
 
 // Codes for the client errors Fastify itself raises (bad JSON, body too large, wrong content type…).
 const CLIENT_ERROR_CODES: Record<number, string> = {

@@ -9,6 +9,7 @@ import {
 } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import { KIND_NAMES, type KindName, openFileSource, type RecordSource } from '../importer/index.ts';
+import { registerClvCommand } from './clv-command.ts';
 import { registerCustomerCommand } from './customer-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import {
@@ -169,6 +170,7 @@ function buildProgram(): Command {
   registerDemoCommand(program);
   registerCustomerCommand(program);
   registerServeCommand(program);
+  registerClvCommand(program);
   return program;
 }
 

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { customerClv, customerEquity, latestClvModel, validateClv } from '../analytics/clv/index.ts';
+import { findCustomer } from '../customers/index.ts';
+import { KizunaError } from '../errors.ts';
+import { CustomerKeyParams } from './customer.routes.ts';
+import type { RouteModule } from './route-module.ts';
+import { parseInput } from './validation.ts';
+
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
+
+export const ValidationQuery = z.object({
+  calibrationEnd: day,
+  holdoutEnd: day.optional(),
+  model: z.enum(['bgnbd', 'pareto_nbd']).optional(),
+  unit: z.enum(['weeks', 'days']).optional(),
+});
+
+/** Customer lifetime value: the fitted model, the holdout validation report, customer equity, one customer's values. */
+export const clvRoutes: RouteModule = (app, { database }) => {
+  app.get('/api/clv/model', async () => {
+    const model = await latestClvModel(database);
+    if (!model) throw new KizunaError('no_clv_model', 'No CLV model has been fitted yet', { status: 404 });
+    return model;
+  });
+
+  app.get('/api/clv/equity', async () => customerEquity(database));
+
+  app.get('/api/clv/validation', async (request) =>
+    validateClv(database, parseInput(ValidationQuery, request.query)),
+  );
+
+  app.get('/api/customers/:id/clv', async (request) => {
+    const { id } = parseInput(CustomerKeyParams, request.params);
+    const customerId = await findCustomer(database, id);
+    if (customerId === null) {
+      throw new KizunaError('customer_not_found', `No customer with id or external id ${id}`, {
+        field: 'id',
+        status: 404,
+      });
+    }
+    const values = await customerClv(database, customerId);
+    if (!values) {
+      throw new KizunaError(
+        'not_valued',
+        'This customer has no lifetime value yet (run `kizuna clv predict`)',
+        { status: 404 },
+      );
+    }
+    return { customerId, ...values };
+  });
+};
