@@ -56,6 +56,8 @@ export async function purchaseSummary(database: Database, options: SummaryOption
     ), numbered as (
       select customer_id, day, value, row_number() over (partition by customer_id order by day) as n
       from days where day <= ${options.calibrationEnd}::date
+    ), holdout as (
+      select customer_id, count(*)::int as occasions from days where day > ${options.calibrationEnd}::date group by 1
     )
     select n.customer_id,
            count(*)::int as occasions,
@@ -63,8 +65,8 @@ export async function purchaseSummary(database: Database, options: SummaryOption
            (max(n.day) - date '1970-01-01')::int as last_day,
            (${options.calibrationEnd}::date - date '1970-01-01')::int as end_day,
            avg(n.value) filter (where n.n > 1)::float8 as mean_repeat_value,
-           (select count(*)::int from days h where h.customer_id = n.customer_id and h.day > ${options.calibrationEnd}::date) as holdout
-    from numbered n
+           coalesce(max(h.occasions), 0)::int as holdout
+    from numbered n left join holdout h on h.customer_id = n.customer_id
     group by n.customer_id
     order by n.customer_id`.execute(database.db);
   const rows = result.rows;

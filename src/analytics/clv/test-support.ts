@@ -3,9 +3,11 @@
  * calibration summary, and simulators of the BG/NBD and Gamma-Gamma generative processes.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedDataDir } from '../../demo/cdnow.ts';
 import { Rng } from '../../demo/index.ts';
 
-export const CDNOW_SAMPLE = '/work/shared/data/cdnow/CDNOW_sample.txt';
+export const CDNOW_SAMPLE = join(sharedDataDir(), 'cdnow', 'CDNOW_sample.txt');
 
 export type CdnowSummary = {
   customers: number;
