@@ -103,6 +103,15 @@ describe('the kizuna command', () => {
     expect(missing.stderr).toContain('missing-column.csv:1: missing column unit_price');
   });
 
+  it('validates CLV from the command line, and exits 1 for an impossible date', async () => {
+    const bad = await kizuna(['clv', 'validate', '--calibration-end', '2025-02-30'], target.env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("calibrationEnd: '2025-02-30' is not a date (YYYY-MM-DD)");
+    const few = await kizuna(['clv', 'fit', '--calibration-end', '2025-12-31'], target.env);
+    expect(few.code).toBe(1);
+    expect(few.stderr).toContain('a CLV model needs purchase history from many customers');
+  });
+
   it('exits 1 with a clear message when the database server cannot be reached', async () => {
     const result = await kizuna(['db', 'status'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
     expect(result.code).toBe(1);
