@@ -7,12 +7,8 @@
  * Each engine runs in its own child process, so peak memory is per engine.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import pg from 'pg';
 import {
   fitBgNbd,
   fitClv,
@@ -24,8 +20,9 @@ import {
   purchaseSummary,
 } from '../src/analytics/clv/index.ts';
 import { formatTable } from '../src/cli/output.ts';
-import { copyText, type DatabaseConfig, migrateToLatest, openDatabase } from '../src/db/index.ts';
+import { copyText, migrateToLatest, openDatabase } from '../src/db/index.ts';
 import { Rng } from '../src/demo/index.ts';
+import { freshBenchDatabase } from './bench-database.ts';
 
 type Step = { step: string; seconds: number; detail: string };
 
@@ -54,27 +51,8 @@ async function timed<T>(
 }
 
 async function runChild(engine: string, customers: number): Promise<void> {
-  let config: DatabaseConfig;
-  let cleanup = async () => {};
-  if (engine === 'pglite') {
-    const dataDir = await mkdtemp(join(tmpdir(), 'kizuna-bench-clv-'));
-    config = { engine: 'pglite', dataDir, workMem: '64MB' };
-    cleanup = () => rm(dataDir, { recursive: true, force: true });
-  } else {
-    const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-    const name = `kizuna_bench_${Math.random().toString(36).slice(2, 10)}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    config = { engine: 'postgres', url: url.toString(), workMem: '64MB' };
-    cleanup = async () => {
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    };
-  }
-  const database = await openDatabase(config);
+  const bench = await freshBenchDatabase(engine);
+  const database = await openDatabase(bench.config);
   await migrateToLatest(database);
   const steps: Step[] = [];
   await timed(
@@ -165,7 +143,7 @@ async function runChild(engine: string, customers: number): Promise<void> {
     (p) => `equity ${Math.round(p.equity).toLocaleString('en-US')}`,
   );
   await database.close();
-  await cleanup();
+  await bench.drop();
   console.log(JSON.stringify({ engine, steps, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
 }
 

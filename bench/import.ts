@@ -9,15 +9,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { formatTable } from '../src/cli/output.ts';
-import { type DatabaseConfig, migrateToLatest, openDatabase } from '../src/db/index.ts';
+import { migrateToLatest, openDatabase } from '../src/db/index.ts';
 import { writeDemoFiles } from '../src/demo/index.ts';
 import { importRecords, KIND_NAMES, openFileSource } from '../src/importer/index.ts';
+import { freshBenchDatabase } from './bench-database.ts';
 
 type KindResult = { kind: string; rows: number; seconds: number };
 type EngineResult = { engine: string; kinds: KindResult[]; peakRssMb: number; databaseMb: number };
@@ -32,40 +30,10 @@ const { values } = parseArgs({
   },
 });
 
-async function dirSize(path: string): Promise<number> {
-  let total = 0;
-  for (const entry of await readdir(path, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
-  }
-  return total;
-}
-
 /** Runs in the child: imports every file of `dir` into one engine and prints JSON. */
 async function runChild(engine: string, dir: string): Promise<void> {
-  const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  let config: DatabaseConfig;
-  let cleanup = async () => {};
-  let size: () => Promise<number>;
-  if (engine === 'pglite') {
-    const dataDir = await mkdtemp(join(tmpdir(), 'kizuna-bench-'));
-    config = { engine: 'pglite', dataDir, workMem: '64MB' };
-    size = () => dirSize(dataDir);
-    cleanup = () => rm(dataDir, { recursive: true, force: true });
-  } else {
-    const name = `kizuna_bench_${Math.random().toString(36).slice(2, 10)}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    config = { engine: 'postgres', url: url.toString(), workMem: '64MB' };
-    size = async () => Number((await admin.query(`select pg_database_size('${name}') as n`)).rows[0].n);
-    cleanup = async () => {
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    };
-  }
-  const database = await openDatabase(config);
+  const bench = await freshBenchDatabase(engine);
+  const database = await openDatabase(bench.config);
   await migrateToLatest(database);
   const kinds: KindResult[] = [];
   for (const kind of KIND_NAMES) {
@@ -79,8 +47,8 @@ async function runChild(engine: string, dir: string): Promise<void> {
     process.stderr.write(`${engine} ${kind}: ${result.rows} rows in ${kinds.at(-1)!.seconds.toFixed(1)} s\n`);
   }
   await database.close();
-  const databaseMb = (await size()) / 2 ** 20;
-  await cleanup();
+  const databaseMb = (await bench.sizeBytes()) / 2 ** 20;
+  await bench.drop();
   const result: EngineResult = {
     engine,
     kinds,
