@@ -37,6 +37,7 @@ describe('the database', () => {
       select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'kizuna_%'
       order by table_name`.execute(database.db);
     expect(tables.rows.map((t) => t.table_name)).toEqual([
+      'clv_equity_history',
       'clv_models',
       'consents',
       'customer_clv',

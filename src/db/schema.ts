@@ -196,6 +196,14 @@ export type CustomerClvTable = {
   computed_at: CreatedAt;
 };
 
+export type ClvEquityHistoryTable = {
+  id: Generated<number>;
+  model_id: number;
+  computed_at: CreatedAt;
+  customers: number;
+  equity: Money;
+};
+
 /** The typed schema Kysely checks every query against. */
 export type Schema = {
   stores: StoresTable;
@@ -211,4 +219,5 @@ export type Schema = {
   preferences: PreferencesTable;
   clv_models: ClvModelsTable;
   customer_clv: CustomerClvTable;
+  clv_equity_history: ClvEquityHistoryTable;
 };

@@ -53,8 +53,19 @@ describe('CLV on the CDNOW sample in the database', () => {
     expect(prediction.customers).toBe(2357);
     const equity = await customerEquity(database);
     expect(equity.customers).toBe(2357);
-    expect(Number(equity.equity)).toBeCloseTo(prediction.equity, -1);
+    expect(Number(equity.equity)).toBeCloseTo(prediction.equity, 1);
+    expect([equity.previous, equity.change]).toEqual([null, null]);
+    // A valuation "last month": the change is now minus then.
+    await database.db
+      .updateTable('clv_equity_history')
+      .set({ computed_at: new Date(Date.now() - 40 * 86_400_000) })
+      .execute();
+    const again = await predictClv(database, { margin: 0.45 });
+    const withHistory = await customerEquity(database);
+    expect(withHistory.previous!.equity).toBe(equity.equity);
+    expect(Number(withHistory.change)).toBeCloseTo(again.equity - prediction.equity, 1);
 
+    await predictClv(database, { margin: 0.3 });
     const one = await customerClv(database, 1);
     expect(one).not.toBeNull();
     expect(one!.probability_alive).toBeGreaterThanOrEqual(0);

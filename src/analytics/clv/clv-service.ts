@@ -223,6 +223,10 @@ export async function predictClv(
     );
   }
   await database.transaction(async (tx) => {
+    await tx.db
+      .insertInto('clv_equity_history')
+      .values({ model_id: stored.id, customers: n, equity: equity.toFixed(2) })
+      .execute();
     await sql`delete from customer_clv`.execute(tx.db);
     if (lines.length) {
       await tx.copy(
@@ -432,23 +436,37 @@ export async function customerClv(database: Database, customerId: number) {
   );
 }
 
-/** Customer equity: the sum of the stored lifetime values, with how many customers it covers. */
-export async function customerEquity(database: Database) {
-  const row = (
-    await sql<{
-      customers: number;
-      equity: string | null;
-      model_id: number | null;
-      computed_at: Date | null;
-    }>`
-      select count(*)::int as customers, sum(clv) as equity, max(model_id) as model_id, max(computed_at) as computed_at
-      from customer_clv`.execute(database.db)
-  ).rows[0]!;
+export type CustomerEquity = {
+  customers: number;
+  equity: string;
+  computedAt: Date | null;
+  /** The latest valuation at least 28 days older than the current one, for "change since last month". */
+  previous: { equity: string; computedAt: Date } | null;
+  change: string | null;
+};
+
+/** Customer equity now (the latest valuation run) and its change since the run about a month before. */
+export async function customerEquity(database: Database): Promise<CustomerEquity> {
+  const latest = await database.db
+    .selectFrom('clv_equity_history')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!latest) return { customers: 0, equity: '0.00', computedAt: null, previous: null, change: null };
+  const previous = await database.db
+    .selectFrom('clv_equity_history')
+    .selectAll()
+    .where('computed_at', '<=', new Date(latest.computed_at.getTime() - 28 * 86_400_000))
+    .orderBy('computed_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   return {
-    customers: row.customers,
-    equity: row.equity ?? '0',
-    modelId: row.model_id,
-    computedAt: row.computed_at,
+    customers: latest.customers,
+    equity: latest.equity,
+    computedAt: latest.computed_at,
+    previous: previous ? { equity: previous.equity, computedAt: previous.computed_at } : null,
+    change: previous ? (Number(latest.equity) - Number(previous.equity)).toFixed(2) : null,
   };
 }
 
