@@ -48,7 +48,15 @@ export type FittedClv = {
 /** Period length in the model's unit for "next year" and for converting months. */
 const UNITS_PER_YEAR: Record<TimeUnit, number> = { weeks: 52, days: 365 };
 
-function fitPurchaseModel(model: PurchaseModelName, data: RfmData, penalizer: number) {
+/**
+ * Fits the purchase model. Customers whose first purchase is on the last day (T = 0) carry no
+ * information (their likelihood is 1 whatever the parameters), so they are left out of the fit; they are
+ * still valued (as new customers) by the predictions.
+ */
+function fitPurchaseModel(model: PurchaseModelName, summary: PurchaseSummary, penalizer: number) {
+  const keep = summary.customerIds.map((_, i) => i).filter((i) => summary.T[i]! > 0);
+  const pick = (values: Float64Array) => keep.map((i) => values[i]!);
+  const data: RfmData = groupRfm(pick(summary.frequency), pick(summary.recency), pick(summary.T));
   return model === 'bgnbd'
     ? bgnbd.fitBgNbd(data, { penalizer })
     : paretoNbd.fitParetoNbd(data, { penalizer });
@@ -105,11 +113,7 @@ export async function fitClv(database: Database, options: FitClvOptions): Promis
     timeZone: options.timeZone,
   });
   requireCustomers(summary, options.calibrationEnd);
-  const purchase = fitPurchaseModel(
-    model,
-    groupRfm(summary.frequency, summary.recency, summary.T),
-    penalizer,
-  );
+  const purchase = fitPurchaseModel(model, summary, penalizer);
   const spend = fitSpend(summary, penalizer);
   const row = await database.db
     .insertInto('clv_models')
@@ -322,11 +326,7 @@ export async function validateClv(
     timeZone,
   });
   requireCustomers(summary, options.calibrationEnd);
-  const fit = fitPurchaseModel(
-    model,
-    groupRfm(summary.frequency, summary.recency, summary.T),
-    options.penalizer ?? 0,
-  );
+  const fit = fitPurchaseModel(model, summary, options.penalizer ?? 0);
   const predict = predictor(model, fit.params);
   const perUnit = unit === 'weeks' ? 7 : 1;
   const holdoutLength = (dayNumber(holdoutEnd) - dayNumber(options.calibrationEnd)) / perUnit;
