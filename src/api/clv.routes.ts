@@ -3,6 +3,7 @@ import { customerClv, customerEquity, latestClvModel, validateClv } from '../ana
 import { findCustomer } from '../customers/index.ts';
 import { KizunaError } from '../errors.ts';
 import { CustomerKeyParams } from './customer.routes.ts';
+import type { RouteDoc } from './openapi.ts';
 import type { RouteModule } from './route-module.ts';
 import { parseInput } from './validation.ts';
 
@@ -49,3 +50,43 @@ export const clvRoutes: RouteModule = (app, { database }) => {
     return { customerId, ...values };
   });
 };
+
+export const clvRouteDocs: RouteDoc[] = [
+  {
+    method: 'GET',
+    path: '/api/clv/model',
+    tag: 'lifetime value',
+    summary:
+      'The latest fitted CLV model: purchase and spend parameters, convergence report, standard errors.',
+    responses: { 200: 'the model', 404: 'no model fitted yet (run `kizuna clv fit`)' },
+  },
+  {
+    method: 'GET',
+    path: '/api/clv/equity',
+    tag: 'lifetime value',
+    summary:
+      'Customer equity (the sum of all customers’ CLV) and its change since the valuation about a month before.',
+    responses: { 200: '{customers, equity, computedAt, previous, change}' },
+  },
+  {
+    method: 'GET',
+    path: '/api/clv/validation',
+    tag: 'lifetime value',
+    summary:
+      'Fit on a calibration period and compare predicted with actual purchases in the holdout (for charts).',
+    query: ValidationQuery,
+    responses: {
+      200: '{params, report, byFrequency, byPeriod, totals}',
+      400: 'invalid dates or too little history',
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/customers/:id/clv',
+    tag: 'lifetime value',
+    summary:
+      "One customer's expected purchases next year, probability alive, expected spend and lifetime value.",
+    params: CustomerKeyParams,
+    responses: { 200: 'the values and the model they came from', 404: 'no such customer, or not valued yet' },
+  },
+];

@@ -6,6 +6,7 @@ import {
   TIMELINE_KINDS,
 } from '../customers/index.ts';
 import { KizunaError } from '../errors.ts';
+import type { RouteDoc } from './openapi.ts';
 import type { RouteModule } from './route-module.ts';
 import { parseInput } from './validation.ts';
 
@@ -63,3 +64,22 @@ export const customerRoutes: RouteModule = (app, { database }) => {
     });
   });
 };
+
+export const customerRouteDocs: RouteDoc[] = [
+  {
+    method: 'GET',
+    path: '/api/customers/:id/timeline',
+    tag: 'customers',
+    summary:
+      "One customer's file and events — purchases, returns, communications, interactions, preference notes — newest first.",
+    description:
+      "`id` is Kizuna's id or your external id. Page back with `before` (the `at` of the last event seen).",
+    params: CustomerKeyParams,
+    query: TimelineQuery,
+    responses: {
+      200: '{customer, events, has_more}',
+      400: 'a parameter is invalid (field says which)',
+      404: 'no such customer',
+    },
+  },
+];

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { schemaVersion } from '../db/index.ts';
+import type { RouteDoc } from './openapi.ts';
 import type { RouteModule } from './route-module.ts';
 
 export type Health = {
@@ -43,3 +44,16 @@ export const healthRoutes: RouteModule = (app, { database }) => {
     }
   });
 };
+
+export const healthRouteDocs: RouteDoc[] = [
+  {
+    method: 'GET',
+    path: '/health',
+    tag: 'system',
+    summary: 'Whether the database answers, which engine it is and the schema version.',
+    responses: {
+      200: '{status: "ok", engine, schemaVersion, database: "reachable"}',
+      503: 'the database does not answer',
+    },
+  },
+];

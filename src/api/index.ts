@@ -1,8 +1,9 @@
 import type { Database } from '../db/index.ts';
 import { buildServer, type ServerOptions } from './server.ts';
 
+export type { RouteDoc } from './openapi.ts';
 export type { ApiContext, RouteModule } from './route-module.ts';
-export { BODY_LIMIT_BYTES, buildServer, type ErrorBody, type ServerOptions } from './server.ts';
+export { BODY_LIMIT_BYTES, buildServer, type ErrorBody, ROUTE_DOCS, type ServerOptions } from './server.ts';
 
 export type StartOptions = ServerOptions & { port: number; host: string };
 

@@ -7,9 +7,11 @@ import Fastify, {
 import { z } from 'zod';
 import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
-import { clvRoutes } from './clv.routes.ts';
-import { customerRoutes } from './customer.routes.ts';
-import { healthRoutes } from './health.routes.ts';
+import { clvRouteDocs, clvRoutes } from './clv.routes.ts';
+import { customerRouteDocs, customerRoutes } from './customer.routes.ts';
+import { docsRouteDocs, docsRoutes } from './docs.routes.ts';
+import { healthRouteDocs, healthRoutes } from './health.routes.ts';
+import type { RouteDoc } from './openapi.ts';
 import type { ApiContext, RouteModule } from './route-module.ts';
 import { invalidRequest } from './validation.ts';
 
@@ -23,8 +25,21 @@ export type ServerOptions = {
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
+/** Every route's documentation (each module's `<module>RouteDocs`); the OpenAPI document is built from it. */
+export const ROUTE_DOCS: readonly RouteDoc[] = [
+  ...healthRouteDocs,
+  ...customerRouteDocs,
+  ...clvRouteDocs,
+  ...docsRouteDocs,
+];
+
 /** Each module adds its `<module>.routes.ts` here; each is registered in its own Fastify scope. */
-const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, customerRoutes, clvRoutes];
+const ROUTE_MODULES: readonly RouteModule[] = [
+  healthRoutes,
+  customerRoutes,
+  clvRoutes,
+  docsRoutes(ROUTE_DOCS),
+];
 
 // Codes for the client errors Fastify itself raises (bad JSON, body too large, wrong content type…).
 const CLIENT_ERROR_CODES: Record<number, string> = {
