@@ -95,7 +95,7 @@ export function openApiDocument(routes: readonly RouteDoc[], version: string): R
   };
 }
 
-const escape = (text: string) =>
+const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
@@ -122,14 +122,14 @@ export function docsPage(routes: readonly RouteDoc[], version: string): string {
         const rows = params
           .map(
             (p) =>
-              `<tr><td><code>${escape(p.name)}</code></td><td>${p.in}${p.required ? ', required' : ''}</td><td>${escape(describeSchema(p.schema))}</td></tr>`,
+              `<tr><td><code>${escapeHtml(p.name)}</code></td><td>${p.in}${p.required ? ', required' : ''}</td><td>${escapeHtml(describeSchema(p.schema))}</td></tr>`,
           )
           .join('');
         const responses = Object.entries(r.responses)
-          .map(([status, text]) => `<li><b>${status}</b> ${escape(text)}</li>`)
+          .map(([status, text]) => `<li><b>${status}</b> ${escapeHtml(text)}</li>`)
           .join('');
-        return `<section><h3><span class="m">${r.method}</span> <code>${escape(r.path)}</code></h3>
-<p>${escape(r.summary)}</p>${r.description ? `<p>${escape(r.description)}</p>` : ''}
+        return `<section><h3><span class="m">${r.method}</span> <code>${escapeHtml(r.path)}</code></h3>
+<p>${escapeHtml(r.summary)}</p>${r.description ? `<p>${escapeHtml(r.description)}</p>` : ''}
 ${rows ? `<table><tr><th>parameter</th><th>in</th><th>schema</th></tr>${rows}</table>` : ''}
 <ul>${responses}</ul></section>`;
       })
@@ -139,9 +139,9 @@ ${rows ? `<table><tr><th>parameter</th><th>in</th><th>schema</th></tr>${rows}</t
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 code{background:#f3f3f3;padding:0 .2em}.m{background:#264;color:#fff;padding:0 .4em;border-radius:3px;font-size:.85em}
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .6em;text-align:left}section{margin:1.5rem 0}</style>
-</head><body><h1>Kizuna API <small>${escape(version)}</small></h1>
+</head><body><h1>Kizuna API <small>${escapeHtml(version)}</small></h1>
 <p>Every error is <code>{"error": {"code", "message", "field"?}}</code>. The machine-readable document:
 <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI 3.1).</p>
-${tags.map((t) => `<h2>${escape(t)}</h2>\n${section(t)}`).join('\n')}
+${tags.map((t) => `<h2>${escapeHtml(t)}</h2>\n${section(t)}`).join('\n')}
 </body></html>`;
 }
