@@ -23,94 +23,80 @@ export const requiredText = (max = 500) =>
     .refine((v) => v.length > 0, 'is required')
     .refine((v) => v.length <= max, `longer than ${max} characters`);
 
+type Refuse = (message: string) => null;
+
+/**
+ * A field read from text: trimmed; empty is null (or refused as required); anything else goes to
+ * `parse`, which returns the value or refuses it with a message naming what was expected.
+ */
+function textField<T>(
+  parse: (text: string, refuse: Refuse) => T | null,
+  options: { required?: boolean; requiredMessage?: string } = {},
+) {
+  return z
+    .string()
+    .optional()
+    .transform((value, ctx): T | null => {
+      const text = value?.trim() ?? '';
+      const refuse: Refuse = (message) => {
+        ctx.addIssue({ code: 'custom', message });
+        return null;
+      };
+      if (text === '') return options.required ? refuse(options.requiredMessage ?? 'is required') : null;
+      return parse(text, refuse);
+    });
+}
+
 const DECIMAL = /^-?\d{1,12}(\.\d{1,2})?$/;
 
 /** A money amount: plain digits with at most two decimals ('1234.50'); kept as an exact string. */
 export const money = (options: { required?: boolean; min?: number } = {}) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const text = v?.trim() ?? '';
-      if (text === '') {
-        if (options.required) ctx.addIssue({ code: 'custom', message: 'is required' });
-        return null;
-      }
-      if (!DECIMAL.test(text)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `'${text}' is not an amount (digits, optional '.' and 2 decimals)`,
-        });
-        return null;
-      }
-      if (options.min !== undefined && Number(text) < options.min) {
-        ctx.addIssue({ code: 'custom', message: `must be at least ${options.min}, got ${text}` });
-      }
-      return text;
-    });
+  textField((text, refuse) => {
+    if (!DECIMAL.test(text))
+      return refuse(`'${text}' is not an amount (digits, optional '.' and 2 decimals)`);
+    if (options.min !== undefined && Number(text) < options.min) {
+      return refuse(`must be at least ${options.min}, got ${text}`);
+    }
+    return text;
+  }, options);
 
 /** A whole number within bounds. */
 export const integer = (options: { required?: boolean; min?: number; max?: number } = {}) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const text = v?.trim() ?? '';
-      if (text === '') {
-        if (options.required) ctx.addIssue({ code: 'custom', message: 'is required' });
-        return null;
-      }
-      if (!/^-?\d{1,9}$/.test(text)) {
-        ctx.addIssue({ code: 'custom', message: `'${text}' is not a whole number` });
-        return null;
-      }
-      const n = Number(text);
-      if (options.min !== undefined && n < options.min) {
-        ctx.addIssue({ code: 'custom', message: `must be at least ${options.min}, got ${n}` });
-      }
-      if (options.max !== undefined && n > options.max) {
-        ctx.addIssue({ code: 'custom', message: `must be at most ${options.max}, got ${n}` });
-      }
-      return n;
-    });
+  textField((text, refuse) => {
+    if (!/^-?\d{1,9}$/.test(text)) return refuse(`'${text}' is not a whole number`);
+    const n = Number(text);
+    if (options.min !== undefined && n < options.min)
+      return refuse(`must be at least ${options.min}, got ${n}`);
+    if (options.max !== undefined && n > options.max)
+      return refuse(`must be at most ${options.max}, got ${n}`);
+    return n;
+  }, options);
 
 const YES = new Set(['yes', 'y', 'true', 't', '1', 'はい', 'on']);
 const NO = new Set(['no', 'n', 'false', 'f', '0', 'いいえ', 'off']);
 
 /** yes/no (also true/false, 1/0, はい/いいえ); '' = not stated (null). */
 export const yesNo = () =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const text = v?.trim().toLowerCase() ?? '';
-      if (text === '') return null;
-      if (YES.has(text)) return true;
-      if (NO.has(text)) return false;
-      ctx.addIssue({ code: 'custom', message: `'${v}' is not yes or no` });
-      return null;
-    });
+  textField((text, refuse) => {
+    const word = text.toLowerCase();
+    if (YES.has(word)) return true;
+    if (NO.has(word)) return false;
+    return refuse(`'${text}' is not yes or no`);
+  });
 
 export const oneOf = <const T extends readonly [string, ...string[]]>(
   values: T,
   options: { required?: boolean } = {},
 ) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const text = v?.trim().toLowerCase() ?? '';
-      if (text === '') {
-        if (options.required)
-          ctx.addIssue({ code: 'custom', message: `is required (one of ${values.join(', ')})` });
-        return null;
-      }
-      if (!(values as readonly string[]).includes(text)) {
-        ctx.addIssue({ code: 'custom', message: `'${v}' is not one of ${values.join(', ')}` });
-        return null;
-      }
-      return text as T[number];
-    });
+  textField(
+    (text, refuse) => {
+      const word = text.toLowerCase();
+      if (!(values as readonly string[]).includes(word))
+        return refuse(`'${text}' is not one of ${values.join(', ')}`);
+      return word as T[number];
+    },
+    { ...options, requiredMessage: `is required (one of ${values.join(', ')})` },
+  );
 
 const DATE = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$/;
 const DATE_TIME =
@@ -123,19 +109,12 @@ function validDay(y: number, m: number, d: number): boolean {
 
 /** A calendar date: YYYY-MM-DD (or YYYY/MM/DD). */
 export const calendarDate = () =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const text = v?.trim() ?? '';
-      if (text === '') return null;
-      const m = DATE.exec(text);
-      if (!m || !validDay(Number(m[1]), Number(m[2]), Number(m[3]))) {
-        ctx.addIssue({ code: 'custom', message: `'${text}' is not a date (YYYY-MM-DD)` });
-        return null;
-      }
-      return `${m[1]}-${m[2]!.padStart(2, '0')}-${m[3]!.padStart(2, '0')}`;
-    });
+  textField((text, refuse) => {
+    const m = DATE.exec(text);
+    if (!m || !validDay(Number(m[1]), Number(m[2]), Number(m[3])))
+      return refuse(`'${text}' is not a date (YYYY-MM-DD)`);
+    return `${m[1]}-${m[2]!.padStart(2, '0')}-${m[3]!.padStart(2, '0')}`;
+  });
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -179,34 +158,22 @@ export function assertTimeZone(timeZone: string): void {
  * Without an offset the time is read in `timeZone` (the import's --timezone). Output: UTC ISO text.
  */
 export const timestamp = (timeZone: string, options: { required?: boolean } = {}) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const text = v?.trim() ?? '';
-      if (text === '') {
-        if (options.required) ctx.addIssue({ code: 'custom', message: 'is required' });
-        return null;
-      }
-      const m = DATE_TIME.exec(text);
-      const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m?.[i] ?? 0)) as number[];
-      if (!m || !validDay(y!, mo!, d!) || h! > 23 || mi! > 59 || s! > 59) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `'${text}' is not a date-time (ISO 8601, e.g. 2025-03-01T10:15:00Z)`,
-        });
-        return null;
-      }
-      const fraction = Number(`0.${m[7] ?? '0'}`) * 1000;
-      const wall = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!) + Math.round(fraction);
-      const zone = m[8];
-      let utc: number;
-      if (!zone) utc = zonedToUtc(wall, timeZone);
-      else if (zone.toUpperCase() === 'Z') utc = wall;
-      else {
-        const digits = zone.replace(':', '');
-        const minutes = Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5) || 0);
-        utc = wall - (zone[0] === '-' ? -minutes : minutes) * 60000;
-      }
-      return new Date(utc).toISOString();
-    });
+  textField((text, refuse) => {
+    const m = DATE_TIME.exec(text);
+    const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m?.[i] ?? 0)) as number[];
+    if (!m || !validDay(y!, mo!, d!) || h! > 23 || mi! > 59 || s! > 59) {
+      return refuse(`'${text}' is not a date-time (ISO 8601, e.g. 2025-03-01T10:15:00Z)`);
+    }
+    const fraction = Number(`0.${m[7] ?? '0'}`) * 1000;
+    const wall = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!) + Math.round(fraction);
+    const zone = m[8];
+    let utc: number;
+    if (!zone) utc = zonedToUtc(wall, timeZone);
+    else if (zone.toUpperCase() === 'Z') utc = wall;
+    else {
+      const digits = zone.replace(':', '');
+      const minutes = Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5) || 0);
+      utc = wall - (zone[0] === '-' ? -minutes : minutes) * 60000;
+    }
+    return new Date(utc).toISOString();
+  }, options);
