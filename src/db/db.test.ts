@@ -41,6 +41,7 @@ describe('the database', () => {
       'clv_models',
       'consents',
       'customer_clv',
+      'customer_measures',
       'customers',
       'interactions',
       'order_lines',
@@ -50,6 +51,7 @@ describe('the database', () => {
       'returns',
       'staff',
       'stores',
+      'tier_snapshots',
       'touches',
     ]);
   });

@@ -204,6 +204,40 @@ export type ClvEquityHistoryTable = {
   equity: Money;
 };
 
+export type Tier = 'loyal' | 'semi_loyal' | 'regular' | 'new' | 'lapsed';
+
+export type CustomerMeasuresTable = {
+  customer_id: number;
+  as_of: string;
+  first_purchase_at: Date | null;
+  last_purchase_at: Date | null;
+  orders_count: number;
+  purchase_days: number;
+  tenure_days: number | null;
+  total_spend: Money;
+  average_order_value: Money | null;
+  gross_margin: Money;
+  returns_amount: Money;
+  recency_days: number | null;
+  r_score: number | null;
+  f_score: number | null;
+  m_score: number | null;
+  rfm_cell: string | null;
+  rfm_group: string | null;
+  tier: Tier | null;
+  tier_rank: number | null;
+  refreshed_at: CreatedAt;
+};
+
+export type TierSnapshotsTable = {
+  period_end: string;
+  customer_id: number;
+  tier: Tier;
+  total_spend: Money;
+  orders_count: number;
+  tenure_days: number;
+};
+
 /** The typed schema Kysely checks every query against. */
 export type Schema = {
   stores: StoresTable;
@@ -220,4 +254,6 @@ export type Schema = {
   clv_models: ClvModelsTable;
   customer_clv: CustomerClvTable;
   clv_equity_history: ClvEquityHistoryTable;
+  customer_measures: CustomerMeasuresTable;
+  tier_snapshots: TierSnapshotsTable;
 };

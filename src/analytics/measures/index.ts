@@ -1,0 +1,30 @@
+export { MEASURE_COLUMNS, measuresSelect, RFM_GROUPS, type RfmGroup } from './measures-sql.ts';
+export { type RefreshOptions, type RefreshResult, type RefreshStep, refreshMeasures } from './refresh.ts';
+export {
+  DISTRIBUTION_BINS,
+  type DistributionMeasure,
+  type HistogramBin,
+  type RfmCellRow,
+  type RfmGroupRow,
+  type RfmReport,
+  rfmReport,
+  TIERS,
+  type TierDistribution,
+  type TierOrNone,
+  type TierShareRow,
+  type TierTransition,
+  tierDistributions,
+  tierShares,
+  tierTransitions,
+} from './reports.ts';
+export {
+  asOfDay,
+  DEFAULT_TIER_SETTINGS,
+  type MeasuresSettings,
+  type MeasuresSettingsInput,
+  type RfmCutPoints,
+  resolveSettings,
+  type TierSettings,
+  type TierWeights,
+} from './settings.ts';
+export { monthEnds, type SnapshotOptions, type SnapshotResult, snapshotTiers } from './snapshots.ts';
