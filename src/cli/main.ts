@@ -9,6 +9,7 @@ import {
 } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import { KIND_NAMES, type KindName, openFileSource, type RecordSource } from '../importer/index.ts';
+import { registerAnalyticsCommands } from './analytics-command.ts';
 import { registerClvCommand } from './clv-command.ts';
 import { registerCustomerCommand } from './customer-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
@@ -171,6 +172,7 @@ function buildProgram(): Command {
   registerCustomerCommand(program);
   registerServeCommand(program);
   registerClvCommand(program);
+  registerAnalyticsCommands(program);
   return program;
 }
 

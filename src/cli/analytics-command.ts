@@ -1,0 +1,110 @@
+import { writeFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  monthEnds,
+  refreshMeasures,
+  rfmReport,
+  snapshotTiers,
+  tierDistributions,
+  tierShares,
+  tierTransitions,
+} from '../analytics/measures/index.ts';
+import type { Database } from '../db/index.ts';
+import { KizunaError } from '../errors.ts';
+import { withDatabase } from './main.ts';
+import { formatTable } from './output.ts';
+import { formatReport, reportCsv } from './report-output.ts';
+
+const day = (value: string): string => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new InvalidArgumentError('must be a date YYYY-MM-DD');
+  return value;
+};
+
+/** The reports `kizuna report NAME` prints; each is one function of the database. */
+export const REPORTS: Record<
+  string,
+  { title: string; run: (database: Database, options: ReportOptions) => Promise<unknown> }
+> = {
+  rfm: { title: 'RFM groups and cells (from the last refresh)', run: (database) => rfmReport(database) },
+  tiers: {
+    title: 'Tier shares per month end (customers and revenue)',
+    run: async (database) => ({ shares: await tierShares(database) }),
+  },
+  transitions: {
+    title: 'Tier transitions between two month ends',
+    run: async (database, options) => {
+      if (!options.from || !options.to) {
+        throw new KizunaError(
+          'invalid_request',
+          'the transitions report needs --from and --to (month ends)',
+          { field: 'from' },
+        );
+      }
+      return { transitions: await tierTransitions(database, options.from, options.to) };
+    },
+  },
+  distributions: {
+    title: 'Distributions per tier (spend, purchases, tenure)',
+    run: async (database, options) =>
+      (await tierDistributions(database, options.to)).map((d) => ({
+        tier: d.tier,
+        measure: d.measure,
+        bins: d.bins,
+      })),
+  },
+};
+
+export type ReportOptions = { from?: string; to?: string };
+
+export function registerAnalyticsCommands(program: Command): void {
+  const analytics = program.command('analytics').description('relationship analytics: measures, RFM, tiers');
+  analytics
+    .command('refresh')
+    .description(
+      'recompute every customer’s measures (RFM, tier, spend, margin…) as of a date, and snapshot tiers per month end',
+    )
+    .option('--as-of <date>', 'the day to compute as of (default today)', day)
+    .option('--snapshots-from <date>', 'also snapshot tiers at each month end from this date to --as-of', day)
+    .action(async (o: { asOf?: string; snapshotsFrom?: string }) => {
+      const asOf = o.asOf ?? new Date().toISOString().slice(0, 10);
+      await withDatabase(async (database) => {
+        const result = await refreshMeasures(database, { asOf });
+        console.log(
+          formatTable(
+            ['step', 'rows', 'seconds'],
+            result.steps.map((s) => [s.step, s.rows, s.seconds.toFixed(2)]),
+          ),
+        );
+        console.log(
+          `\n${result.customers.toLocaleString('en-US')} customers (${result.withPurchases.toLocaleString('en-US')} with purchases) as of ${result.asOf} in ${result.seconds.toFixed(2)} s`,
+        );
+        if (o.snapshotsFrom) {
+          const ends = monthEnds(o.snapshotsFrom, asOf);
+          const snapshots = await snapshotTiers(database, { from: o.snapshotsFrom, to: asOf });
+          console.log(`tier snapshots at ${ends.length} month ends in ${snapshots.seconds.toFixed(2)} s`);
+        }
+      });
+    });
+
+  program
+    .command('report')
+    .description(
+      `print a report: ${Object.keys(REPORTS).join(', ')} (run \`kizuna analytics refresh\` first)`,
+    )
+    .argument('<name>', Object.keys(REPORTS).join('|'))
+    .option('--from <date>', 'first period (month end), for transitions', day)
+    .option('--to <date>', 'last period (month end)', day)
+    .option('--json', 'print JSON')
+    .option('--csv <file>', 'write the report’s main table as CSV')
+    .action(async (name: string, o: ReportOptions & { json?: boolean; csv?: string }) => {
+      const report = REPORTS[name];
+      if (!report)
+        throw new KizunaError(
+          'unknown_report',
+          `unknown report '${name}': use one of ${Object.keys(REPORTS).join(', ')}`,
+        );
+      const result = await withDatabase((database) => report.run(database, o));
+      if (o.csv) await writeFile(o.csv, reportCsv(result));
+      console.log(o.json ? JSON.stringify(result, null, 2) : formatReport(report.title, result));
+    });
+}
