@@ -7,6 +7,7 @@ import Fastify, {
 import { z } from 'zod';
 import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
+import { analyticsRouteDocs, analyticsRoutes } from './analytics.routes.ts';
 import { clvRouteDocs, clvRoutes } from './clv.routes.ts';
 import { customerRouteDocs, customerRoutes } from './customer.routes.ts';
 import { docsRouteDocs, docsRoutes } from './docs.routes.ts';
@@ -30,6 +31,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...healthRouteDocs,
   ...customerRouteDocs,
   ...clvRouteDocs,
+  ...analyticsRouteDocs,
   ...docsRouteDocs,
 ];
 
@@ -38,6 +40,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
   customerRoutes,
   clvRoutes,
+  analyticsRoutes,
   docsRoutes(ROUTE_DOCS),
 ];
 

@@ -1,15 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
-import {
-  monthEnds,
-  refreshMeasures,
-  rfmReport,
-  snapshotTiers,
-  tierDistributions,
-  tierShares,
-  tierTransitions,
-} from '../analytics/measures/index.ts';
-import type { Database } from '../db/index.ts';
+import { monthEnds, refreshMeasures, snapshotTiers } from '../analytics/measures/index.ts';
+import { REPORTS, type ReportOptions } from '../analytics/report-registry.ts';
 import { KizunaError } from '../errors.ts';
 import { withDatabase } from './main.ts';
 import { formatTable } from './output.ts';
@@ -19,42 +11,6 @@ const day = (value: string): string => {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new InvalidArgumentError('must be a date YYYY-MM-DD');
   return value;
 };
-
-/** The reports `kizuna report NAME` prints; each is one function of the database. */
-export const REPORTS: Record<
-  string,
-  { title: string; run: (database: Database, options: ReportOptions) => Promise<unknown> }
-> = {
-  rfm: { title: 'RFM groups and cells (from the last refresh)', run: (database) => rfmReport(database) },
-  tiers: {
-    title: 'Tier shares per month end (customers and revenue)',
-    run: async (database) => ({ shares: await tierShares(database) }),
-  },
-  transitions: {
-    title: 'Tier transitions between two month ends',
-    run: async (database, options) => {
-      if (!options.from || !options.to) {
-        throw new KizunaError(
-          'invalid_request',
-          'the transitions report needs --from and --to (month ends)',
-          { field: 'from' },
-        );
-      }
-      return { transitions: await tierTransitions(database, options.from, options.to) };
-    },
-  },
-  distributions: {
-    title: 'Distributions per tier (spend, purchases, tenure)',
-    run: async (database, options) =>
-      (await tierDistributions(database, options.to)).map((d) => ({
-        tier: d.tier,
-        measure: d.measure,
-        bins: d.bins,
-      })),
-  },
-};
-
-export type ReportOptions = { from?: string; to?: string };
 
 export function registerAnalyticsCommands(program: Command): void {
   const analytics = program.command('analytics').description('relationship analytics: measures, RFM, tiers');

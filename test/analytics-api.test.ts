@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../src/api/index.ts';
+import type { Database } from '../src/db/index.ts';
+import { loadDemo } from '../src/demo/load-demo.ts';
+import { openTestDatabase } from './helpers/database.ts';
+
+describe('analytics over HTTP', () => {
+  let database: Database;
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    await loadDemo(database, { customers: 500, seed: 5 });
+  });
+  afterAll(async () => database.close());
+
+  it('refreshes the measures and snapshots, then serves the reports as JSON', async () => {
+    const app = buildServer(database);
+    const refresh = await app.inject({
+      method: 'POST',
+      url: '/api/analytics/refresh',
+      payload: { asOf: '2026-10-31', snapshotsFrom: '2026-08-01' },
+    });
+    expect(refresh.statusCode).toBe(200);
+    expect(refresh.json()).toMatchObject({ asOf: '2026-10-31', customers: 500 });
+    expect(refresh.json().snapshots.periods.map((p: { periodEnd: string }) => p.periodEnd)).toEqual([
+      '2026-08-31',
+      '2026-09-30',
+      '2026-10-31',
+    ]);
+
+    const rfm = (await app.inject({ method: 'GET', url: '/api/reports/rfm' })).json();
+    expect(rfm.customers).toBe(500);
+    const groupTotal = rfm.groups.reduce((sum: number, g: { customers: number }) => sum + g.customers, 0);
+    expect(groupTotal).toBe(rfm.customers);
+
+    const transitions = await app.inject({
+      method: 'GET',
+      url: '/api/reports/transitions?from=2026-09-30&to=2026-10-31',
+    });
+    expect(transitions.statusCode).toBe(200);
+    const moved = transitions
+      .json()
+      .transitions.reduce((sum: number, t: { customers: number }) => sum + t.customers, 0);
+    expect(moved).toBeGreaterThan(0);
+
+    const missing = await app.inject({ method: 'GET', url: '/api/reports/transitions' });
+    expect([missing.statusCode, missing.json().error.field]).toEqual([400, 'from']);
+    const unknown = await app.inject({ method: 'GET', url: '/api/reports/nope' });
+    expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'unknown_report']);
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/api/analytics/refresh',
+      payload: { asOf: '31/10/2026' },
+    });
+    expect([bad.statusCode, bad.json().error.field]).toEqual([400, 'asOf']);
+    await app.close();
+  });
+});
