@@ -1,0 +1,52 @@
+/**
+ * Analytics benchmark: simulated customers with orders and lines (bench/harness.ts) loaded into each
+ * engine, then the full measures refresh, a year of monthly tier snapshots and the reports timed.
+ *
+ *   npm run bench:analytics -- --customers 100000 [--engines pglite,postgres]
+ */
+import { parseArgs } from 'node:util';
+import { refreshMeasures, snapshotTiers } from '../src/analytics/measures/index.ts';
+import { REPORTS } from '../src/analytics/report-registry.ts';
+import { loadSimulatedShop, runEngine, runEngines, SIMULATION_END, timed } from './harness.ts';
+
+const { values } = parseArgs({
+  options: {
+    customers: { type: 'string', default: '100000' },
+    engines: { type: 'string', default: 'pglite,postgres' },
+    child: { type: 'string' },
+  },
+});
+const customers = Number(values.customers);
+const n = (x: number) => x.toLocaleString('en-US');
+
+if (values.child) {
+  await runEngine(values.child, async (database, steps) => {
+    await timed(
+      steps,
+      'load (simulate + COPY)',
+      () => loadSimulatedShop(database, customers, { lines: true }),
+      (o) => `${n(o)} orders`,
+    );
+    await timed(
+      steps,
+      'full refresh (measures, RFM, tiers)',
+      () => refreshMeasures(database, { asOf: SIMULATION_END }),
+      (r) => `${n(r.withPurchases)} buyers`,
+    );
+    await timed(steps, 'tier snapshots, 12 month ends', () =>
+      snapshotTiers(database, { from: '2025-11-01', to: SIMULATION_END }),
+    );
+    for (const [name, report] of Object.entries(REPORTS)) {
+      await timed(steps, `report ${name}`, () =>
+        report.run(database, { from: '2026-09-30', to: SIMULATION_END }),
+      );
+    }
+  });
+} else {
+  runEngines(
+    'bench/analytics.ts',
+    values.engines!.split(','),
+    ['--customers', String(customers)],
+    `Analytics on ${n(customers)} simulated customers`,
+  );
+}
