@@ -8,9 +8,9 @@ import { parseArgs } from 'node:util';
 import {
   fitBgNbd,
   fitClv,
+  fitData,
   fitGammaGamma,
   fitParetoNbd,
-  groupRfm,
   groupSpend,
   predictClv,
   purchaseSummary,
@@ -44,7 +44,7 @@ if (values.child) {
     const grouped = await timed(
       steps,
       'group (x, t_x, T)',
-      () => groupRfm(summary.frequency, summary.recency, summary.T),
+      () => fitData(summary),
       (g) => `${n(g.weight.length)} rows`,
     );
     await timed(

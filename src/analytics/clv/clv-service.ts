@@ -49,14 +49,18 @@ export type FittedClv = {
 const UNITS_PER_YEAR: Record<TimeUnit, number> = { weeks: 52, days: 365 };
 
 /**
- * Fits the purchase model. Customers whose first purchase is on the last day (T = 0) carry no
- * information (their likelihood is 1 whatever the parameters), so they are left out of the fit; they are
- * still valued (as new customers) by the predictions.
+ * The grouped histories the purchase models are fitted on. Customers whose first purchase is on the last
+ * day (T = 0) carry no information (their likelihood is 1 whatever the parameters), so they are left out;
+ * they are still valued (as new customers) by the predictions.
  */
-function fitPurchaseModel(model: PurchaseModelName, summary: PurchaseSummary, penalizer: number) {
+export function fitData(summary: PurchaseSummary): RfmData {
   const keep = summary.customerIds.map((_, i) => i).filter((i) => summary.T[i]! > 0);
   const pick = (values: Float64Array) => keep.map((i) => values[i]!);
-  const data: RfmData = groupRfm(pick(summary.frequency), pick(summary.recency), pick(summary.T));
+  return groupRfm(pick(summary.frequency), pick(summary.recency), pick(summary.T));
+}
+
+function fitPurchaseModel(model: PurchaseModelName, summary: PurchaseSummary, penalizer: number) {
+  const data = fitData(summary);
   return model === 'bgnbd'
     ? bgnbd.fitBgNbd(data, { penalizer })
     : paretoNbd.fitParetoNbd(data, { penalizer });
