@@ -135,6 +135,11 @@ async function openPostgres(config: Extract<DatabaseConfig, { engine: 'postgres'
     options: `-c TimeZone=UTC -c work_mem=${config.workMem}`,
     types,
   });
+  // An idle client whose connection the server ends (a restart, an administrator's termination) emits
+  // 'error' on the pool; without a listener that would crash the process. The pool replaces the client.
+  pool.on('error', (error) => {
+    process.emitWarning(`PostgreSQL connection lost: ${error.message}`);
+  });
   try {
     const client = await pool.connect();
     client.release();
