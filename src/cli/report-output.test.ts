@@ -12,10 +12,17 @@ describe('report output', () => {
     nested: [{ notFlat: { a: 1 } }],
   };
 
-  it('finds the tables of any report shape, skipping rows that are not flat', () => {
+  it('finds the tables of any report shape, flattening nested objects and splitting nested lists', () => {
     expect(reportTables(report).map((t) => [t.name, t.rows.length])).toEqual([
       ['topShares', 2],
       ['curve.points', 1],
+      ['nested', 1],
+    ]);
+    expect(reportTables(report)[2]!.rows).toEqual([{ 'notFlat.a': 1 }]);
+    const cohorts = { cohorts: [{ cohort: '2025-11', customers: 3, months: [{ month: 0, active: 3 }] }] };
+    expect(reportTables(cohorts).map((t) => [t.name, t.rows])).toEqual([
+      ['cohorts', [{ cohort: '2025-11', customers: 3 }]],
+      ['cohorts[2025-11].months', [{ month: 0, active: 3 }]],
     ]);
   });
 

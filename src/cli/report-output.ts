@@ -1,12 +1,20 @@
 import { formatTable } from './output.ts';
 
-type Flat = Record<string, unknown>;
+type Row = Record<string, unknown>;
 
-const isFlatRow = (value: unknown): value is Flat =>
-  typeof value === 'object' &&
-  value !== null &&
-  !Array.isArray(value) &&
-  Object.values(value).every((v) => v === null || typeof v !== 'object' || v instanceof Date);
+const isObject = (value: unknown): value is Row =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+
+/** One row's scalar values, nested objects flattened into dotted columns (`within90.share`); arrays left out. */
+function flatten(row: Row, prefix = ''): Row {
+  const flat: Row = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (Array.isArray(value)) continue;
+    if (isObject(value)) Object.assign(flat, flatten(value, `${prefix}${key}.`));
+    else flat[`${prefix}${key}`] = value;
+  }
+  return flat;
+}
 
 const cell = (value: unknown): string | number => {
   if (value === null || value === undefined) return '';
@@ -15,22 +23,36 @@ const cell = (value: unknown): string | number => {
   return String(value);
 };
 
-/** The lists of flat rows inside a report (its tables), by a dotted name. */
-export function reportTables(report: unknown, name = ''): { name: string; rows: Flat[] }[] {
+/**
+ * The tables inside a report, by a dotted name: every list of objects becomes a table of their scalar
+ * (and flattened nested) values; lists inside those objects become tables of their own, named after
+ * the row they belong to (e.g. `cohorts[2025-11].months`).
+ */
+export function reportTables(report: unknown, name = ''): { name: string; rows: Row[] }[] {
   if (Array.isArray(report)) {
-    return report.length > 0 && report.every(isFlatRow) ? [{ name, rows: report }] : [];
+    const objects = report.filter(isObject);
+    if (objects.length === 0) return [];
+    const rows = objects.map((o) => flatten(o)).filter((r) => Object.keys(r).length > 0);
+    const tables = rows.length ? [{ name, rows }] : [];
+    for (const object of objects) {
+      const label = Object.values(object).find((v) => typeof v === 'string' || typeof v === 'number');
+      for (const [key, value] of Object.entries(object)) {
+        if (Array.isArray(value)) tables.push(...reportTables(value, `${name}[${String(label)}].${key}`));
+      }
+    }
+    return tables;
   }
-  if (typeof report !== 'object' || report === null) return [];
-  return Object.entries(report).flatMap(([key, value]) => reportTables(value, name ? `${name}.${key}` : key));
+  if (!isObject(report)) return [];
+  return Object.entries(report).flatMap(([key, value]) =>
+    Array.isArray(value) || isObject(value) ? reportTables(value, name ? `${name}.${key}` : key) : [],
+  );
 }
 
 /** A report as text: its scalar figures, then each of its tables. Works for any report's shape. */
 export function formatReport(title: string, report: unknown): string {
   const parts: string[] = [title];
-  if (report && typeof report === 'object' && !Array.isArray(report)) {
-    const scalars = Object.entries(report).filter(
-      ([, v]) => v === null || typeof v !== 'object' || v instanceof Date,
-    );
+  if (isObject(report)) {
+    const scalars = Object.entries(flatten(report));
     if (scalars.length) parts.push(scalars.map(([k, v]) => `${k}: ${cell(v)}`).join('\n'));
   }
   for (const table of reportTables(report)) {
@@ -52,8 +74,7 @@ const csvCell = (value: unknown): string => {
 
 /** The report's largest table as CSV (the one a spreadsheet wants). */
 export function reportCsv(report: unknown): string {
-  const tables = reportTables(report).sort((a, b) => b.rows.length - a.rows.length);
-  const table = tables[0];
+  const table = reportTables(report).sort((a, b) => b.rows.length - a.rows.length)[0];
   if (!table) return '';
   const columns = [...new Set(table.rows.flatMap((r) => Object.keys(r)))];
   return `${[columns.join(','), ...table.rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].join('\n')}\n`;
