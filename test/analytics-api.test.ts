@@ -46,7 +46,9 @@ describe('analytics over HTTP', () => {
     expect(pareto.customers).toBe(500);
     expect(pareto.topShares.top20).toBeGreaterThan(0.2);
     const drivers = await app.inject({ method: 'GET', url: '/api/reports/repeat-drivers?to=2026-10-31' });
-    expect(drivers.json().categories.some((c: { category: string }) => c.category === 'contact_lenses')).toBe(true);
+    expect(drivers.json().categories.some((c: { category: string }) => c.category === 'contact_lenses')).toBe(
+      true,
+    );
 
     const missing = await app.inject({ method: 'GET', url: '/api/reports/transitions' });
     expect([missing.statusCode, missing.json().error.field]).toEqual([400, 'from']);
