@@ -305,6 +305,10 @@ export async function importRecords(
     if (options.strict || options.dryRun) await database.transaction((tx) => run(tx));
     else await run();
     result.committed = true;
+    // Fresh statistics for the planner: PGlite has no autovacuum, and without them the analytics queries
+    // pick nested loops (measured: a 10,000-customer refresh took 4.6 s instead of 0.45 s).
+    if (result.inserted + result.updated > 0)
+      await sql.raw(`analyze ${kind.tables.join(', ')}`).execute(database.db);
   } catch (error) {
     if (!(error instanceof Rollback)) throw error;
   }

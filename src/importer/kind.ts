@@ -42,6 +42,8 @@ export type Consistency = {
 /** Everything the importer needs to know about one kind of record. */
 export type ImportKind = {
   name: KindName;
+  /** The tables the kind writes (analyzed after an import: PGlite never analyzes on its own). */
+  tables: readonly string[];
   /** Columns the file must have. */
   required: readonly string[];
   /** Columns it may have. */

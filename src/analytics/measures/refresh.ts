@@ -36,8 +36,13 @@ export async function refreshMeasures(
   const settings = resolveSettings(options.settings);
   const started = performance.now();
   const steps: RefreshStep[] = [];
+  // Fresh planner statistics first: PGlite has no autovacuum, and on stale or missing statistics this
+  // query falls into nested loops (measured at 10,000 customers: 4.6 s without, 0.45 s with).
+  let start = performance.now();
+  await sql`analyze customers, orders, order_lines, products, returns`.execute(database.db);
+  steps.push({ step: 'analyze', rows: 0, seconds: seconds(start) });
   const counts = await database.transaction(async (tx) => {
-    let start = performance.now();
+    start = performance.now();
     const removed = await sql`delete from customer_measures`.execute(tx.db);
     steps.push({ step: 'clear', rows: Number(removed.numAffectedRows ?? 0), seconds: seconds(start) });
     start = performance.now();

@@ -69,6 +69,7 @@ function upsertByExternalId(
 
 export const returns: ImportKind = {
   name: 'returns',
+  tables: ['returns'],
   required: ['return_id', 'customer_id', 'sku', 'quantity', 'amount', 'returned_at'],
   optional: ['order_id', 'reason'],
   key: ['return_id'],
@@ -113,6 +114,7 @@ export const TOUCH_CHANNELS = ['email', 'letter', 'dm', 'newsletter', 'step_mail
 
 export const touches: ImportKind = {
   name: 'touches',
+  tables: ['touches'],
   required: ['touch_id', 'customer_id', 'channel', 'sent_at'],
   optional: [
     'campaign',
@@ -183,6 +185,7 @@ export const touches: ImportKind = {
 
 export const interactions: ImportKind = {
   name: 'interactions',
+  tables: ['interactions'],
   required: ['interaction_id', 'customer_id', 'kind', 'channel', 'opened_at'],
   optional: [
     'status',
@@ -258,6 +261,7 @@ export const interactions: ImportKind = {
 
 export const preferences: ImportKind = {
   name: 'preferences',
+  tables: ['preferences'],
   required: ['preference_id', 'customer_id'],
   optional: ['key', 'value', 'note', 'source', 'store', 'author', 'noted_at'],
   key: ['preference_id'],

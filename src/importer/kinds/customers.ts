@@ -19,6 +19,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 /** Customers: identity, contact points, consents per channel, tags, custom fields, store, owner, referral. */
 export const customers: ImportKind = {
   name: 'customers',
+  tables: ['customers', 'consents'],
   required: ['external_id'],
   optional: [
     'name',

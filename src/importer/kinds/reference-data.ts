@@ -6,6 +6,7 @@ const ROLES = ['owner', 'manager', 'marketer', 'store_staff', 'service_agent'] a
 
 export const stores: ImportKind = {
   name: 'stores',
+  tables: ['stores'],
   required: ['code', 'name'],
   optional: ['timezone'],
   key: ['code'],
@@ -43,6 +44,7 @@ export const stores: ImportKind = {
 
 export const staff: ImportKind = {
   name: 'staff',
+  tables: ['staff'],
   required: ['code', 'name', 'role'],
   optional: ['email', 'store'],
   key: ['code'],
@@ -86,6 +88,7 @@ export const staff: ImportKind = {
 
 export const products: ImportKind = {
   name: 'products',
+  tables: ['products'],
   required: ['sku', 'name', 'category', 'price'],
   optional: ['unit_cost', 'repurchase_cycle_days'],
   key: ['sku'],
