@@ -4,23 +4,23 @@
  *
  *   npm run bench:analytics -- --customers 100000 [--engines pglite,postgres]
  */
-import { parseArgs } from 'node:util';
 import { refreshMeasures, snapshotTiers } from '../src/analytics/measures/index.ts';
 import { REPORTS } from '../src/analytics/report-registry.ts';
-import { loadSimulatedShop, runEngine, runEngines, SIMULATION_END, timed } from './harness.ts';
+import {
+  benchArgs,
+  count,
+  loadSimulatedShop,
+  runEngine,
+  runEngines,
+  SIMULATION_END,
+  timed,
+} from './harness.ts';
 
-const { values } = parseArgs({
-  options: {
-    customers: { type: 'string', default: '100000' },
-    engines: { type: 'string', default: 'pglite,postgres' },
-    child: { type: 'string' },
-  },
-});
-const customers = Number(values.customers);
-const n = (x: number) => x.toLocaleString('en-US');
+const { customers, engines, child } = benchArgs();
+const n = count;
 
-if (values.child) {
-  await runEngine(values.child, async (database, steps) => {
+if (child) {
+  await runEngine(child, async (database, steps) => {
     await timed(
       steps,
       'load (simulate + COPY)',
@@ -45,7 +45,7 @@ if (values.child) {
 } else {
   runEngines(
     'bench/analytics.ts',
-    values.engines!.split(','),
+    engines,
     ['--customers', String(customers)],
     `Analytics on ${n(customers)} simulated customers`,
   );

@@ -4,7 +4,6 @@
  *
  *   npm run bench:clv -- --customers 100000 [--engines pglite,postgres]
  */
-import { parseArgs } from 'node:util';
 import {
   fitBgNbd,
   fitClv,
@@ -15,20 +14,21 @@ import {
   predictClv,
   purchaseSummary,
 } from '../src/analytics/clv/index.ts';
-import { loadSimulatedShop, runEngine, runEngines, SIMULATION_END, timed } from './harness.ts';
+import {
+  benchArgs,
+  count,
+  loadSimulatedShop,
+  runEngine,
+  runEngines,
+  SIMULATION_END,
+  timed,
+} from './harness.ts';
 
-const { values } = parseArgs({
-  options: {
-    customers: { type: 'string', default: '100000' },
-    engines: { type: 'string', default: 'pglite,postgres' },
-    child: { type: 'string' },
-  },
-});
-const customers = Number(values.customers);
-const n = (x: number) => x.toLocaleString('en-US');
+const { customers, engines, child } = benchArgs();
+const n = count;
 
-if (values.child) {
-  await runEngine(values.child, async (database, steps) => {
+if (child) {
+  await runEngine(child, async (database, steps) => {
     await timed(
       steps,
       'load (simulate + COPY)',
@@ -88,7 +88,7 @@ if (values.child) {
 } else {
   runEngines(
     'bench/clv.ts',
-    values.engines!.split(','),
+    engines,
     ['--customers', String(customers)],
     `CLV pipeline on ${n(customers)} simulated customers (time unit: days)`,
   );

@@ -1,9 +1,25 @@
 import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { formatTable } from '../src/cli/output.ts';
 import { copyText, type Database, migrateToLatest, openDatabase } from '../src/db/index.ts';
 import { Rng } from '../src/demo/index.ts';
 import { freshBenchDatabase } from './bench-database.ts';
+
+/** The options every simulated-shop benchmark takes: --customers N, --engines a,b (and --child, internal). */
+export function benchArgs(): { customers: number; engines: string[]; child?: string } {
+  const { values } = parseArgs({
+    options: {
+      customers: { type: 'string', default: '100000' },
+      engines: { type: 'string', default: 'pglite,postgres' },
+      child: { type: 'string' },
+    },
+  });
+  return { customers: Number(values.customers), engines: values.engines!.split(','), child: values.child };
+}
+
+/** A count for a table cell: 1,234,567. */
+export const count = (x: number) => x.toLocaleString('en-US');
 
 export type Step = { step: string; seconds: number; detail: string };
 
