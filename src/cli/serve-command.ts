@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { fitClv, predictClv } from '../analytics/clv/index.ts';
+import { refreshMeasures } from '../analytics/measures/index.ts';
 import { buildServer } from '../api/index.ts';
 import { databaseConfigFromEnv, migrateToLatest, openDatabase } from '../db/index.ts';
+import { DEFAULT_AS_OF } from '../demo/index.ts';
 import { loadDemo } from '../demo/load-demo.ts';
 import { formatImportSummary } from './import-command.ts';
 import { positiveInteger } from './main.ts';
@@ -37,6 +40,15 @@ export function registerServeCommand(program: Command): void {
           );
           bar.stop();
           console.log(formatImportSummary(results));
+          // So that the demo shows tiers, RFM and lifetime values from the first page on.
+          const asOf = DEFAULT_AS_OF.toISOString().slice(0, 10);
+          const measures = await refreshMeasures(database, { asOf });
+          await fitClv(database, { calibrationEnd: asOf });
+          const clv = await predictClv(database);
+          console.log(
+            `measures for ${measures.customers.toLocaleString('en-US')} customers as of ${asOf}; ` +
+              `customer equity ${Math.round(clv.equity).toLocaleString('en-US')}`,
+          );
         }
       }
       const server = buildServer(database, { logger: { level: process.env.LOG_LEVEL ?? 'info' } });
