@@ -17,7 +17,6 @@ import {
 } from './harness.ts';
 
 const { customers, engines, child } = benchArgs();
-const n = count;
 
 if (child) {
   await runEngine(child, async (database, steps) => {
@@ -25,13 +24,13 @@ if (child) {
       steps,
       'load (simulate + COPY)',
       () => loadSimulatedShop(database, customers, { lines: true }),
-      (o) => `${n(o)} orders`,
+      (o) => `${count(o)} orders`,
     );
     await timed(
       steps,
       'full refresh (measures, RFM, tiers)',
       () => refreshMeasures(database, { asOf: SIMULATION_END }),
-      (r) => `${n(r.withPurchases)} buyers`,
+      (r) => `${count(r.withPurchases)} buyers`,
     );
     await timed(steps, 'tier snapshots, 12 month ends', () =>
       snapshotTiers(database, { from: '2025-11-01', to: SIMULATION_END }),
@@ -47,6 +46,6 @@ if (child) {
     'bench/analytics.ts',
     engines,
     ['--customers', String(customers)],
-    `Analytics on ${n(customers)} simulated customers`,
+    `Analytics on ${count(customers)} simulated customers`,
   );
 }

@@ -25,7 +25,6 @@ import {
 } from './harness.ts';
 
 const { customers, engines, child } = benchArgs();
-const n = count;
 
 if (child) {
   await runEngine(child, async (database, steps) => {
@@ -33,19 +32,19 @@ if (child) {
       steps,
       'load (simulate + COPY)',
       () => loadSimulatedShop(database, customers, { lines: false }),
-      (o) => `${n(o)} orders`,
+      (o) => `${count(o)} orders`,
     );
     const summary = await timed(
       steps,
       'summary (SQL)',
       () => purchaseSummary(database, { calibrationEnd: SIMULATION_END, unit: 'days' }),
-      (s) => `${n(s.customerIds.length)} customers`,
+      (s) => `${count(s.customerIds.length)} customers`,
     );
     const grouped = await timed(
       steps,
       'group (x, t_x, T)',
       () => fitData(summary),
-      (g) => `${n(g.weight.length)} rows`,
+      (g) => `${count(g.weight.length)} rows`,
     );
     await timed(
       steps,
@@ -82,7 +81,7 @@ if (child) {
       steps,
       'kizuna clv predict (values + store)',
       () => predictClv(database, { margin: 0.3 }),
-      (p) => `equity ${n(Math.round(p.equity))}`,
+      (p) => `equity ${count(Math.round(p.equity))}`,
     );
   });
 } else {
@@ -90,6 +89,6 @@ if (child) {
     'bench/clv.ts',
     engines,
     ['--customers', String(customers)],
-    `CLV pipeline on ${n(customers)} simulated customers (time unit: days)`,
+    `CLV pipeline on ${count(customers)} simulated customers (time unit: days)`,
   );
 }

@@ -173,12 +173,7 @@ export async function predictClv(
   settings: Partial<ClvSettings> = {},
 ): Promise<ClvPrediction> {
   const { horizonMonths, monthlyDiscountRate } = { ...DEFAULT_CLV_SETTINGS, ...settings };
-  const stored = await database.db
-    .selectFrom('clv_models')
-    .selectAll()
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const stored = await latestClvModel(database);
   if (!stored)
     throw new KizunaError('no_clv_model', 'no CLV model has been fitted yet: run `kizuna clv fit` first');
   const margin = settings.margin ?? (await marginFromCosts(database)) ?? 1;
