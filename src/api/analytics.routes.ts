@@ -3,6 +3,7 @@ import { refreshMeasures, snapshotTiers } from '../analytics/measures/index.ts';
 import { REPORTS } from '../analytics/report-registry.ts';
 import { KizunaError } from '../errors.ts';
 import type { RouteDoc } from './openapi.ts';
+import { allow } from './policy.ts';
 import type { RouteModule } from './route-module.ts';
 import { parseInput } from './validation.ts';
 
@@ -17,7 +18,7 @@ export const RefreshBody = z
 
 /** Relationship analytics: refresh the measures, and every report as JSON for the web app's charts. */
 export const analyticsRoutes: RouteModule = (app, { database }) => {
-  app.post('/api/analytics/refresh', async (request) => {
+  app.post('/api/analytics/refresh', allow('analytics:run'), async (request) => {
     const body = parseInput(RefreshBody, request.body ?? {});
     const asOf = body.asOf ?? new Date().toISOString().slice(0, 10);
     const result = await refreshMeasures(database, { asOf });
@@ -27,7 +28,7 @@ export const analyticsRoutes: RouteModule = (app, { database }) => {
     return { ...result, snapshots };
   });
 
-  app.get('/api/reports/:name', async (request) => {
+  app.get('/api/reports/:name', allow('reports:read'), async (request) => {
     const { name } = parseInput(ReportParams, request.params);
     const report = REPORTS[name];
     if (!report) {

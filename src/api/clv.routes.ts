@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { customerClv, customerEquity, latestClvModel, validateClv } from '../analytics/clv/index.ts';
-import { findCustomer } from '../customers/index.ts';
 import { KizunaError } from '../errors.ts';
-import { CustomerKeyParams } from './customer.routes.ts';
+import { CustomerKeyParams, customerFromParams } from './customer-access.ts';
 import type { RouteDoc } from './openapi.ts';
+import { allow } from './policy.ts';
 import type { RouteModule } from './route-module.ts';
 import { parseInput } from './validation.ts';
 
@@ -18,27 +18,20 @@ export const ValidationQuery = z.object({
 
 /** Customer lifetime value: the fitted model, the holdout validation report, customer equity, one customer's values. */
 export const clvRoutes: RouteModule = (app, { database }) => {
-  app.get('/api/clv/model', async () => {
+  app.get('/api/clv/model', allow('reports:read'), async () => {
     const model = await latestClvModel(database);
     if (!model) throw new KizunaError('no_clv_model', 'No CLV model has been fitted yet', { status: 404 });
     return model;
   });
 
-  app.get('/api/clv/equity', async () => customerEquity(database));
+  app.get('/api/clv/equity', allow('reports:read'), async () => customerEquity(database));
 
-  app.get('/api/clv/validation', async (request) =>
+  app.get('/api/clv/validation', allow('reports:read'), async (request) =>
     validateClv(database, parseInput(ValidationQuery, request.query)),
   );
 
-  app.get('/api/customers/:id/clv', async (request) => {
-    const { id } = parseInput(CustomerKeyParams, request.params);
-    const customerId = await findCustomer(database, id);
-    if (customerId === null) {
-      throw new KizunaError('customer_not_found', `No customer with id or external id ${id}`, {
-        field: 'id',
-        status: 404,
-      });
-    }
+  app.get('/api/customers/:id/clv', allow('customers:read'), async (request) => {
+    const customerId = await customerFromParams(request, database);
     const values = await customerClv(database, customerId);
     if (!values) {
       throw new KizunaError(

@@ -1,28 +1,12 @@
 import { z } from 'zod';
-import {
-  customerTimeline,
-  DEFAULT_TIMELINE_LIMIT,
-  findCustomer,
-  TIMELINE_KINDS,
-} from '../customers/index.ts';
-import { KizunaError } from '../errors.ts';
+import { customerTimeline, DEFAULT_TIMELINE_LIMIT, TIMELINE_KINDS } from '../customers/index.ts';
+import { CustomerKeyParams, customerFromParams } from './customer-access.ts';
 import type { RouteDoc } from './openapi.ts';
+import { allow } from './policy.ts';
 import type { RouteModule } from './route-module.ts';
 import { parseInput } from './validation.ts';
 
 export const MAX_TIMELINE_LIMIT = 500;
-
-/**
- * A customer in a URL is a numeric id or an external id (letters, digits, `_ . : -`). E-mail addresses
- * are deliberately not accepted here: URLs end up in access logs, e-mail addresses are personal data.
- */
-export const CustomerKeyParams = z.object({
-  id: z
-    .string()
-    .max(100)
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'must be a customer id or an external id')
-    .refine((id) => !/^0+$/.test(id), 'must be a positive customer id'),
-});
 
 export const TimelineQuery = z.object({
   limit: z
@@ -47,16 +31,9 @@ export const TimelineQuery = z.object({
 
 /** `GET /api/customers/:id/timeline?limit&before&kinds`: the customer's file and events, newest first. */
 export const customerRoutes: RouteModule = (app, { database }) => {
-  app.get('/api/customers/:id/timeline', async (request) => {
-    const { id } = parseInput(CustomerKeyParams, request.params);
+  app.get('/api/customers/:id/timeline', allow('customers:read', { personalData: true }), async (request) => {
+    const customerId = await customerFromParams(request, database);
     const query = parseInput(TimelineQuery, request.query);
-    const customerId = await findCustomer(database, id);
-    if (customerId === null) {
-      throw new KizunaError('customer_not_found', `No customer with id or external id ${id}`, {
-        field: 'id',
-        status: 404,
-      });
-    }
     return customerTimeline(database, customerId, {
       limit: query.limit ?? DEFAULT_TIMELINE_LIMIT,
       before: query.before,

@@ -1,4 +1,5 @@
 import { docsPage, openApiDocument, type RouteDoc } from './openapi.ts';
+import { publicRoute } from './policy.ts';
 import type { RouteModule } from './route-module.ts';
 
 const VERSION = process.env.npm_package_version ?? '0.1.0';
@@ -25,7 +26,7 @@ export function docsRoutes(routes: readonly RouteDoc[]): RouteModule {
   return (app) => {
     const document = openApiDocument(routes, VERSION);
     const page = docsPage(routes, VERSION);
-    app.get('/api/openapi.json', async () => document);
-    app.get('/api/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').send(page));
+    app.get('/api/openapi.json', publicRoute('the documentation of a public interface'), async () => document);
+    app.get('/api/docs', publicRoute('the documentation of a public interface'), async (_request, reply) => reply.type('text/html; charset=utf-8').send(page));
   };
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { schemaVersion } from '../db/index.ts';
 import type { RouteDoc } from './openapi.ts';
+import { publicRoute } from './policy.ts';
 import type { RouteModule } from './route-module.ts';
 
 export type Health = {
@@ -27,7 +28,7 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 
 /** `GET /health`: 200 when the database answers, 503 otherwise (the cause is logged, not returned). */
 export const healthRoutes: RouteModule = (app, { database }) => {
-  app.get('/health', async (request, reply): Promise<Health> => {
+  app.get('/health', publicRoute('probes of load balancers and monitors; reveals no data'), async (request, reply): Promise<Health> => {
     try {
       const version = await withTimeout(
         (async () => {

@@ -1,3 +1,5 @@
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
@@ -7,6 +9,8 @@ import Fastify, {
 import { z } from 'zod';
 import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
+import { installAccessControl, type RegisteredRoute } from './access.ts';
+import { accountRouteDocs, accountRoutes } from './account.routes.ts';
 import { analyticsRouteDocs, analyticsRoutes } from './analytics.routes.ts';
 import { clvRouteDocs, clvRoutes } from './clv.routes.ts';
 import { customerRouteDocs, customerRoutes } from './customer.routes.ts';
@@ -14,6 +18,7 @@ import { docsRouteDocs, docsRoutes } from './docs.routes.ts';
 import { healthRouteDocs, healthRoutes } from './health.routes.ts';
 import type { RouteDoc } from './openapi.ts';
 import type { ApiContext, RouteModule } from './route-module.ts';
+import { sessionRouteDocs, sessionRoutes } from './session.routes.ts';
 import { invalidRequest } from './validation.ts';
 
 /** The API's only error shape. */
@@ -22,13 +27,20 @@ export type ErrorBody = { error: { code: string; message: string; field?: string
 export type ServerOptions = {
   /** Fastify's logger: false (default) for tests, true or pino options for a running server. */
   logger?: FastifyServerOptions['logger'];
+  /** Trust X-Forwarded-* from a reverse proxy (KIZUNA_TRUST_PROXY), for client addresses and https. */
+  trustProxy?: boolean;
 };
+
+/** The server and every route it registered, each with its access policy. */
+export type KizunaServer = FastifyInstance & { kizunaRoutes: readonly RegisteredRoute[] };
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Every route's documentation (each module's `<module>RouteDocs`); the OpenAPI document is built from it. */
 export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...healthRouteDocs,
+  ...sessionRouteDocs,
+  ...accountRouteDocs,
   ...customerRouteDocs,
   ...clvRouteDocs,
   ...analyticsRouteDocs,
@@ -38,6 +50,8 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
 /** Each module adds its `<module>.routes.ts` here; each is registered in its own Fastify scope. */
 const ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
+  sessionRoutes,
+  accountRoutes,
   customerRoutes,
   clvRoutes,
   analyticsRoutes,
@@ -97,9 +111,10 @@ function sendFailure(error: unknown, request: FastifyRequest, reply: FastifyRepl
  * `{ error: { code, message, field? } }`; an unexpected one is logged with its stack and answered with a
  * generic 500 so that no internals reach the client.
  */
-export function buildServer(database: Database, options: ServerOptions = {}): FastifyInstance {
+export function buildServer(database: Database, options: ServerOptions = {}): KizunaServer {
   const app = Fastify({
     logger: options.logger ?? false,
+    trustProxy: options.trustProxy ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
     // Errors the router raises before any handler runs (malformed URL encoding, an over-long path
     // parameter) would otherwise get Fastify's own error shape.
@@ -113,15 +128,19 @@ export function buildServer(database: Database, options: ServerOptions = {}): Fa
     return sendError(reply, 404, errorBody('not_found', `No route ${request.method} ${path}`));
   });
 
-  // AUTHENTICATION GOES HERE (later issue): an onRequest hook on `app`, added before the route modules so
-  // that it covers every module's routes (hooks added to the root scope apply to all child scopes), with
-  // /health left public. Nothing is authenticated yet: do not expose this server beyond localhost.
+  // No stack traces or framework details leave; security headers on every answer; no CORS headers at
+  // all (the web app is served from this origin), so other origins' pages cannot read the API.
+  void app.register(helmet, { global: true });
+  // Per-route limits only (sign-in); the limiter is registered here so every scope sees it.
+  void app.register(rateLimit, { global: false });
+  const routes: RegisteredRoute[] = [];
+  installAccessControl(app, database, routes);
 
   const context: ApiContext = { database };
-  for (const routes of ROUTE_MODULES) {
+  for (const module of ROUTE_MODULES) {
     void app.register(async (scope) => {
-      await routes(scope, context);
+      await module(scope, context);
     });
   }
-  return app;
+  return Object.assign(app, { kizunaRoutes: routes });
 }

@@ -35,6 +35,67 @@ export type StaffTable = {
   role: Role;
   store_id: number | null;
   created_at: CreatedAt;
+  password_hash: string | null;
+  must_change_password: Generated<boolean>;
+  failed_logins: Generated<number>;
+  locked_until: Timestamp | null;
+  all_stores: Generated<boolean>;
+  disabled_at: Timestamp | null;
+  last_login_at: Timestamp | null;
+};
+
+export type StaffStoresTable = { staff_id: number; store_id: number };
+
+export type SessionsTable = {
+  id_hash: string;
+  staff_id: number;
+  csrf_token: string;
+  created_at: CreatedAt;
+  last_seen_at: CreatedAt;
+  expires_at: Timestamp;
+  ip: string | null;
+  user_agent: string | null;
+  revoked_at: Timestamp | null;
+};
+
+export type ApiTokensTable = {
+  id: Generated<number>;
+  name: string;
+  token_hash: string;
+  prefix: string;
+  role: Role;
+  store_ids: ColumnType<number[], number[] | undefined, number[]>;
+  all_stores: Generated<boolean>;
+  created_by_staff_id: number | null;
+  created_at: CreatedAt;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+};
+
+export type ActorKind = 'staff' | 'token' | 'cli' | 'system' | 'anonymous';
+export type AuditOutcome = 'ok' | 'denied' | 'failed';
+
+export type AuditLogTable = {
+  id: Generated<number>;
+  at: CreatedAt;
+  actor_kind: ActorKind;
+  actor_staff_id: number | null;
+  actor_token_id: number | null;
+  actor_name: string | null;
+  action: string;
+  outcome: AuditOutcome;
+  status: number | null;
+  customer_id: number | null;
+  target: string | null;
+  ip: string | null;
+  detail: Json;
+};
+
+export type SettingsTable = {
+  key: string;
+  value: ColumnType<unknown, string, string>;
+  updated_at: CreatedAt;
+  updated_by_staff_id: number | null;
 };
 
 export type CustomersTable = {
@@ -256,4 +317,9 @@ export type Schema = {
   clv_equity_history: ClvEquityHistoryTable;
   customer_measures: CustomerMeasuresTable;
   tier_snapshots: TierSnapshotsTable;
+  staff_stores: StaffStoresTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
+  settings: SettingsTable;
 };

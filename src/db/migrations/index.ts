@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as customerDatabase from './001-customer-database.ts';
 import * as clv from './002-clv.ts';
 import * as analytics from './003-analytics.ts';
+import * as accounts from './004-accounts.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
   '001-customer-database': customerDatabase,
   '002-clv': clv,
   '003-analytics': analytics,
+  '004-accounts': accounts,
 };
