@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../src/api/index.ts';
 import type { Database } from '../src/db/index.ts';
 import { loadDemo } from '../src/demo/load-demo.ts';
+import { tokenHeaders } from './helpers/api.ts';
 import { openTestDatabase } from './helpers/database.ts';
 
 describe('analytics over HTTP', () => {
@@ -14,7 +15,9 @@ describe('analytics over HTTP', () => {
 
   it('refreshes the measures and snapshots, then serves the reports as JSON', async () => {
     const app = buildServer(database);
+    const headers = await tokenHeaders(database, 'owner');
     const refresh = await app.inject({
+      headers,
       method: 'POST',
       url: '/api/analytics/refresh',
       payload: { asOf: '2026-10-31', snapshotsFrom: '2026-08-01' },
@@ -27,12 +30,13 @@ describe('analytics over HTTP', () => {
       '2026-10-31',
     ]);
 
-    const rfm = (await app.inject({ method: 'GET', url: '/api/reports/rfm' })).json();
+    const rfm = (await app.inject({ headers, method: 'GET', url: '/api/reports/rfm' })).json();
     expect(rfm.customers).toBe(500);
     const groupTotal = rfm.groups.reduce((sum: number, g: { customers: number }) => sum + g.customers, 0);
     expect(groupTotal).toBe(rfm.customers);
 
     const transitions = await app.inject({
+      headers,
       method: 'GET',
       url: '/api/reports/transitions?from=2026-09-30&to=2026-10-31',
     });
@@ -42,19 +46,24 @@ describe('analytics over HTTP', () => {
       .transitions.reduce((sum: number, t: { customers: number }) => sum + t.customers, 0);
     expect(moved).toBeGreaterThan(0);
 
-    const pareto = (await app.inject({ method: 'GET', url: '/api/reports/pareto' })).json();
+    const pareto = (await app.inject({ headers, method: 'GET', url: '/api/reports/pareto' })).json();
     expect(pareto.customers).toBe(500);
     expect(pareto.topShares.top20).toBeGreaterThan(0.2);
-    const drivers = await app.inject({ method: 'GET', url: '/api/reports/repeat-drivers?to=2026-10-31' });
+    const drivers = await app.inject({
+      headers,
+      method: 'GET',
+      url: '/api/reports/repeat-drivers?to=2026-10-31',
+    });
     expect(drivers.json().categories.some((c: { category: string }) => c.category === 'contact_lenses')).toBe(
       true,
     );
 
-    const missing = await app.inject({ method: 'GET', url: '/api/reports/transitions' });
+    const missing = await app.inject({ headers, method: 'GET', url: '/api/reports/transitions' });
     expect([missing.statusCode, missing.json().error.field]).toEqual([400, 'from']);
-    const unknown = await app.inject({ method: 'GET', url: '/api/reports/nope' });
+    const unknown = await app.inject({ headers, method: 'GET', url: '/api/reports/nope' });
     expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'unknown_report']);
     const bad = await app.inject({
+      headers,
       method: 'POST',
       url: '/api/analytics/refresh',
       payload: { asOf: '31/10/2026' },

@@ -1,13 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMIT_BYTES, buildServer } from '../src/api/index.ts';
+import { publicRoute } from '../src/api/policy.ts';
 import type { Database } from '../src/db/index.ts';
 import { migrations } from '../src/db/migrations/index.ts';
 import { KizunaError } from '../src/errors.ts';
+import { tokenHeaders } from './helpers/api.ts';
 import { openTestDatabase } from './helpers/database.ts';
 
 let database: Database;
 let app: FastifyInstance;
+let auth: Record<string, string>;
 const logs: string[] = [];
 
 beforeAll(async () => {
@@ -89,14 +92,15 @@ beforeAll(async () => {
     logger: { level: 'error', stream: { write: (line: string) => logs.push(line) } },
   });
   // Test-only routes, registered before the server is ready, to reach the error paths.
-  app.get('/test/boom', async () => {
+  app.get('/test/boom', publicRoute('test'), async () => {
     throw new Error('secret internal detail: password=hunter2');
   });
-  app.get('/test/kizuna', async () => {
+  app.get('/test/kizuna', publicRoute('test'), async () => {
     throw new KizunaError('quota_exceeded', 'Too many letters this month', { field: 'letters', status: 409 });
   });
-  app.post('/test/echo', async (request) => ({ received: request.body }));
+  app.post('/test/echo', publicRoute('test'), async (request) => ({ received: request.body }));
   await app.ready();
+  auth = await tokenHeaders(database, 'manager');
 });
 
 afterAll(async () => {
@@ -136,7 +140,7 @@ describe('GET /health', () => {
 
 describe('GET /api/customers/:id/timeline', () => {
   it("returns the customer's file and events, newest first", async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/customers/1/timeline' });
+    const response = await app.inject({ method: 'GET', headers: auth, url: '/api/customers/1/timeline' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     const body = response.json();
@@ -159,28 +163,41 @@ describe('GET /api/customers/:id/timeline', () => {
 
   it('finds the customer by external id, and a merged-away customer as the survivor', async () => {
     for (const key of ['C-0001', '3', 'C-0003']) {
-      const response = await app.inject({ method: 'GET', url: `/api/customers/${key}/timeline` });
+      const response = await app.inject({
+        method: 'GET',
+        headers: auth,
+        url: `/api/customers/${key}/timeline`,
+      });
       expect(response.statusCode).toBe(200);
       expect(response.json().customer.id).toBe(1);
     }
   });
 
   it('applies limit, before and kinds', async () => {
-    const limited = await app.inject({ method: 'GET', url: '/api/customers/1/timeline?limit=1' });
+    const limited = await app.inject({
+      method: 'GET',
+      headers: auth,
+      url: '/api/customers/1/timeline?limit=1',
+    });
     expect(limited.json().events.map((e: { id: number }) => e.id)).toEqual([31]);
     expect(limited.json().has_more).toBe(true);
     const before = await app.inject({
       method: 'GET',
+      headers: auth,
       url: '/api/customers/1/timeline?before=2024-05-01T09:00:00%2B09:00',
     });
     expect(before.statusCode).toBe(200);
     expect(before.json().events.map((e: { id: number }) => e.id)).toEqual([11]);
-    const kinds = await app.inject({ method: 'GET', url: '/api/customers/1/timeline?kinds=touch,%20touch' });
+    const kinds = await app.inject({
+      method: 'GET',
+      headers: auth,
+      url: '/api/customers/1/timeline?kinds=touch,%20touch',
+    });
     expect(kinds.json().events.map((e: { kind: string }) => e.kind)).toEqual(['touch']);
   });
 
   it('answers 404 customer_not_found for a missing customer', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/customers/999/timeline' });
+    const response = await app.inject({ method: 'GET', headers: auth, url: '/api/customers/999/timeline' });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({
       error: { code: 'customer_not_found', message: 'No customer with id or external id 999', field: 'id' },
@@ -203,7 +220,7 @@ describe('GET /api/customers/:id/timeline', () => {
     ['1/timeline?kinds=', 'kinds'],
   ])('answers 400 invalid_request for %s, naming %s', async (path, field) => {
     const url = path.includes('/') ? `/api/customers/${path}` : `/api/customers/${path}/timeline`;
-    const response = await app.inject({ method: 'GET', url });
+    const response = await app.inject({ method: 'GET', headers: auth, url });
     expect(response.statusCode).toBe(400);
     const body = response.json();
     expect(body.error).toMatchObject({ code: 'invalid_request', field });

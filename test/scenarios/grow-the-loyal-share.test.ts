@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/index.ts';
 import type { Database } from '../../src/db/index.ts';
 import { loadDemo } from '../../src/demo/load-demo.ts';
+import { tokenHeaders } from '../helpers/api.ts';
 import { openTestDatabase } from '../helpers/database.ts';
 
 /**
@@ -20,21 +21,23 @@ describe('scenario 4: grow the loyal share', () => {
 
   it('shows the Pareto curve, two years of tier shares, this month’s movers and the at-risk list', async () => {
     const app = buildServer(database);
+    const headers = await tokenHeaders(database, 'owner');
     const refresh = await app.inject({
+      headers,
       method: 'POST',
       url: '/api/analytics/refresh',
       payload: { asOf: '2026-10-31', snapshotsFrom: '2024-11-01' },
     });
     expect(refresh.statusCode).toBe(200);
 
-    const pareto = (await app.inject({ method: 'GET', url: '/api/reports/pareto' })).json();
+    const pareto = (await app.inject({ headers, method: 'GET', url: '/api/reports/pareto' })).json();
     // "Top 20 % bring X %": customers are unequal, so the top fifth brings more than a fifth of revenue.
     expect(pareto.topShares.top20).toBeGreaterThan(0.4);
     expect(pareto.topShares.top20).toBeLessThan(1);
     expect(pareto.curve.at(-1)).toEqual({ customerShare: 1, revenueShare: 1 });
 
     const shares: { periodEnd: string; tier: string; customers: number; customerShare: number }[] = (
-      await app.inject({ method: 'GET', url: '/api/reports/tiers' })
+      await app.inject({ headers, method: 'GET', url: '/api/reports/tiers' })
     ).json().shares;
     const months = [...new Set(shares.map((s) => s.periodEnd))];
     expect(months).toHaveLength(24);
@@ -47,7 +50,11 @@ describe('scenario 4: grow the loyal share', () => {
     }
 
     const transitions: { from: string; to: string; customers: number }[] = (
-      await app.inject({ method: 'GET', url: '/api/reports/transitions?from=2026-09-30&to=2026-10-31' })
+      await app.inject({
+        headers,
+        method: 'GET',
+        url: '/api/reports/transitions?from=2026-09-30&to=2026-10-31',
+      })
     ).json().transitions;
     const order = ['loyal', 'semi_loyal', 'regular', 'new', 'lapsed'];
     const movedUp = transitions.filter(
@@ -65,7 +72,7 @@ describe('scenario 4: grow the loyal share', () => {
     expect(inOctober).toBe(october);
 
     const atRisk: { daysSinceLastPurchase: number; medianGapDays: number; purchaseDays: number }[] = (
-      await app.inject({ method: 'GET', url: '/api/reports/at-risk?to=2026-10-31' })
+      await app.inject({ headers, method: 'GET', url: '/api/reports/at-risk?to=2026-10-31' })
     ).json().customers;
     expect(atRisk.length).toBeGreaterThan(0);
     for (const customer of atRisk) {

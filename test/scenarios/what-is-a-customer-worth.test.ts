@@ -4,6 +4,7 @@ import { buildServer } from '../../src/api/index.ts';
 import type { Database } from '../../src/db/index.ts';
 import { generateDemo } from '../../src/demo/index.ts';
 import { loadDemo } from '../../src/demo/load-demo.ts';
+import { tokenHeaders } from '../helpers/api.ts';
 import { openTestDatabase } from '../helpers/database.ts';
 
 /**
@@ -24,14 +25,15 @@ describe('scenario 11: what is a customer worth?', () => {
 
   it('shows a customer’s expected purchases, probability alive and CLV, and the equity on the dashboard', async () => {
     const app = buildServer(database);
-    const one = await app.inject({ method: 'GET', url: '/api/customers/C0000001/clv' });
+    const headers = await tokenHeaders(database, 'owner');
+    const one = await app.inject({ headers, method: 'GET', url: '/api/customers/C0000001/clv' });
     expect(one.statusCode).toBe(200);
     const value = one.json();
     expect(value.probability_alive).toBeGreaterThanOrEqual(0);
     expect(value.probability_alive).toBeLessThanOrEqual(1);
     expect(value.expected_purchases_next_year).toBeGreaterThanOrEqual(0);
     expect(Number(value.clv)).toBeGreaterThanOrEqual(0);
-    const equity = (await app.inject({ method: 'GET', url: '/api/clv/equity' })).json();
+    const equity = (await app.inject({ headers, method: 'GET', url: '/api/clv/equity' })).json();
     expect(equity.customers).toBe(demo.customers);
     expect(Number(equity.equity)).toBeGreaterThan(0);
     await app.close();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenHeaders } from '../../../test/helpers/api.ts';
 import { openTestDatabase } from '../../../test/helpers/database.ts';
 import { buildServer } from '../../api/index.ts';
 import type { Database } from '../../db/index.ts';
@@ -76,13 +77,19 @@ describe('CLV on the CDNOW sample in the database', () => {
     );
 
     const app = buildServer(database);
-    const model = await app.inject({ method: 'GET', url: '/api/clv/model' });
+
+    const headers = await tokenHeaders(database, 'owner');
+    const model = await app.inject({ headers, method: 'GET', url: '/api/clv/model' });
     expect(model.statusCode).toBe(200);
     expect(model.json().purchase_model).toBe('bgnbd');
-    const customer = await app.inject({ method: 'GET', url: '/api/customers/1/clv' });
+    const customer = await app.inject({ headers, method: 'GET', url: '/api/customers/1/clv' });
     expect(customer.statusCode).toBe(200);
     expect(customer.json().customerId).toBe(1);
-    const bad = await app.inject({ method: 'GET', url: '/api/clv/validation?calibrationEnd=1997-13-01' });
+    const bad = await app.inject({
+      headers,
+      method: 'GET',
+      url: '/api/clv/validation?calibrationEnd=1997-13-01',
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.field).toBe('calibrationEnd');
     await app.close();
