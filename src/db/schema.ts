@@ -221,6 +221,8 @@ export type PreferencesTable = {
   author_staff_id: number | null;
   noted_at: CreatedAt;
   obsolete_at: Timestamp | null;
+  obsoleted_by_staff_id: number | null;
+  obsolete_reason: string | null;
 };
 
 export type ClvModelsTable = {
