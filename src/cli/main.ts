@@ -9,6 +9,7 @@ import {
 } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import { KIND_NAMES, type KindName, openFileSource, type RecordSource } from '../importer/index.ts';
+import { registerAccountCommands } from './accounts-command.ts';
 import { registerAnalyticsCommands } from './analytics-command.ts';
 import { registerClvCommand } from './clv-command.ts';
 import { registerCustomerCommand } from './customer-command.ts';
@@ -173,6 +174,7 @@ function buildProgram(): Command {
   registerServeCommand(program);
   registerClvCommand(program);
   registerAnalyticsCommands(program);
+  registerAccountCommands(program);
   return program;
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { fitClv, predictClv } from '../analytics/clv/index.ts';
 import { refreshMeasures } from '../analytics/measures/index.ts';
 import { buildServer } from '../api/index.ts';
+import { ensureOwnerAccount, pruneSessions } from '../auth/index.ts';
 import { databaseConfigFromEnv, migrateToLatest, openDatabase } from '../db/index.ts';
 import { DEFAULT_AS_OF } from '../demo/index.ts';
 import { loadDemo } from '../demo/load-demo.ts';
@@ -51,7 +52,19 @@ export function registerServeCommand(program: Command): void {
           );
         }
       }
-      const server = buildServer(database, { logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+      const owner = await ensureOwnerAccount(database, process.env.KIZUNA_ADMIN_PASSWORD);
+      if (owner.created) {
+        console.log(
+          owner.password
+            ? `owner account created: sign in as "${owner.login}" with the one-time password ${owner.password} (shown once; you will be asked to change it)`
+            : `owner account created: sign in as "${owner.login}" with KIZUNA_ADMIN_PASSWORD`,
+        );
+      }
+      await pruneSessions(database);
+      const server = buildServer(database, {
+        logger: { level: process.env.LOG_LEVEL ?? 'info' },
+        trustProxy: process.env.KIZUNA_TRUST_PROXY === 'true',
+      });
       const address = await server.listen({ port: options.port, host: options.host });
       console.log(`Kizuna is listening on ${address}  (try ${address}/health)`);
       const stop = async () => {
