@@ -14,9 +14,12 @@ import { accountRouteDocs, accountRoutes } from './account.routes.ts';
 import { analyticsRouteDocs, analyticsRoutes } from './analytics.routes.ts';
 import { clvRouteDocs, clvRoutes } from './clv.routes.ts';
 import { customerRouteDocs, customerRoutes } from './customer.routes.ts';
+import { customer360RouteDocs, customer360Routes } from './customer-360.routes.ts';
 import { docsRouteDocs, docsRoutes } from './docs.routes.ts';
 import { healthRouteDocs, healthRoutes } from './health.routes.ts';
 import type { RouteDoc } from './openapi.ts';
+import { preferenceRouteDocs, preferenceRoutes } from './preference.routes.ts';
+import { privacyRouteDocs, privacyRoutes } from './privacy.routes.ts';
 import type { ApiContext, RouteModule } from './route-module.ts';
 import { sessionRouteDocs, sessionRoutes } from './session.routes.ts';
 import { invalidRequest } from './validation.ts';
@@ -42,6 +45,9 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...sessionRouteDocs,
   ...accountRouteDocs,
   ...customerRouteDocs,
+  ...customer360RouteDocs,
+  ...preferenceRouteDocs,
+  ...privacyRouteDocs,
   ...clvRouteDocs,
   ...analyticsRouteDocs,
   ...docsRouteDocs,
@@ -53,6 +59,9 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   sessionRoutes,
   accountRoutes,
   customerRoutes,
+  customer360Routes,
+  preferenceRoutes,
+  privacyRoutes,
   clvRoutes,
   analyticsRoutes,
   docsRoutes(ROUTE_DOCS),

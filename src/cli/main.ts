@@ -23,6 +23,7 @@ import {
   writeErrorReport,
 } from './import-command.ts';
 import { formatTable } from './output.ts';
+import { registerPrivacyCommand } from './privacy-command.ts';
 import { registerServeCommand } from './serve-command.ts';
 
 /** Exit codes: 0 done, 1 the user's input was refused (message says why), 2 an internal error. */
@@ -174,6 +175,7 @@ function buildProgram(): Command {
   registerServeCommand(program);
   registerClvCommand(program);
   registerAnalyticsCommands(program);
+  registerPrivacyCommand(program);
   registerAccountCommands(program);
   return program;
 }

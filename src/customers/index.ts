@@ -1,3 +1,6 @@
+export * from './customer-360.ts';
+export * from './preferences.ts';
+export * from './privacy.ts';
 export {
   type CurrentConsent,
   compareEvents,
