@@ -56,21 +56,14 @@ type AccountRow = {
   last_login_at: Date | null;
 };
 
-async function storesOf(database: Database, staffIds: number[]): Promise<Map<number, number[]>> {
-  const map = new Map<number, number[]>();
-  if (staffIds.length === 0) return map;
-  const rows = await database.db
-    .selectFrom('staff_stores')
-    .select(['staff_id', 'store_id'])
-    .where('staff_id', 'in', staffIds)
-    .orderBy('store_id')
-    .execute();
-  for (const row of rows) map.set(row.staff_id, [...(map.get(row.staff_id) ?? []), row.store_id]);
-  return map;
-}
+// The stores listed for a staff member besides their own, as one column, so an account is one query.
+const extraStores = sql<
+  number[]
+>`coalesce((select array_agg(ss.store_id order by ss.store_id) from staff_stores ss where ss.staff_id = staff.id), '{}')`;
 
-function toAccount(row: AccountRow, extraStores: number[]): StaffAccount {
-  const storeIds = [...new Set([...(row.store_id === null ? [] : [row.store_id]), ...extraStores])].sort(
+function toAccount(row: AccountRow & { extra_stores: unknown[] }): StaffAccount {
+  const extra = row.extra_stores.map(Number);
+  const storeIds = [...new Set([...(row.store_id === null ? [] : [row.store_id]), ...extra])].sort(
     (a, b) => a - b,
   );
   return {
@@ -91,22 +84,21 @@ function toAccount(row: AccountRow, extraStores: number[]): StaffAccount {
 }
 
 export async function listStaffAccounts(database: Database): Promise<StaffAccount[]> {
-  const rows = await database.db.selectFrom('staff').select(ACCOUNT_COLUMNS).orderBy('id').execute();
-  const stores = await storesOf(
-    database,
-    rows.map((r) => r.id),
-  );
-  return rows.map((row) => toAccount(row, stores.get(row.id) ?? []));
+  const rows = await database.db
+    .selectFrom('staff')
+    .select([...ACCOUNT_COLUMNS, extraStores.as('extra_stores')])
+    .orderBy('id')
+    .execute();
+  return rows.map(toAccount);
 }
 
 export async function getStaffAccount(database: Database, staffId: number): Promise<StaffAccount | null> {
   const row = await database.db
     .selectFrom('staff')
-    .select(ACCOUNT_COLUMNS)
+    .select([...ACCOUNT_COLUMNS, extraStores.as('extra_stores')])
     .where('id', '=', staffId)
     .executeTakeFirst();
-  if (!row) return null;
-  return toAccount(row, (await storesOf(database, [row.id])).get(row.id) ?? []);
+  return row ? toAccount(row) : null;
 }
 
 /** The actor a staff account acts as; null when it is disabled. */
@@ -149,7 +141,10 @@ async function checkStores(database: Database, storeIds: number[]): Promise<void
 }
 
 /** Creates a staff member who can sign in (with a password) or is only named on records (without). */
-export async function createStaffAccount(database: Database, input: StaffAccountInput): Promise<StaffAccount> {
+export async function createStaffAccount(
+  database: Database,
+  input: StaffAccountInput,
+): Promise<StaffAccount> {
   const storeIds = [...new Set(input.storeIds ?? [])];
   await checkStores(database, [...storeIds, ...(input.storeId ? [input.storeId] : [])]);
   const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
@@ -213,7 +208,7 @@ export async function updateStaffAccount(
   const existing = await getStaffAccount(database, staffId);
   if (!existing) throw new KizunaError('staff_not_found', `No staff member ${staffId}`, { status: 404 });
   await checkStores(database, [...(patch.storeIds ?? []), ...(patch.storeId ? [patch.storeId] : [])]);
-  if (existing.role === 'owner' && (patch.role !== undefined && patch.role !== 'owner' || patch.disabled)) {
+  if (existing.role === 'owner' && ((patch.role !== undefined && patch.role !== 'owner') || patch.disabled)) {
     const owners = await database.db
       .selectFrom('staff')
       .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -222,10 +217,14 @@ export async function updateStaffAccount(
       .where('password_hash', 'is not', null)
       .executeTakeFirstOrThrow();
     if (Number(owners.n) <= 1) {
-      throw new KizunaError('last_owner', 'This is the last owner who can sign in; make another owner first', {
-        field: 'role',
-        status: 409,
-      });
+      throw new KizunaError(
+        'last_owner',
+        'This is the last owner who can sign in; make another owner first',
+        {
+          field: 'role',
+          status: 409,
+        },
+      );
     }
   }
   await database.transaction(async (tx) => {
@@ -252,7 +251,13 @@ export async function updateStaffAccount(
       }
     }
     // A changed role, scope or a disabled account takes effect at once: sign them out everywhere.
-    if (patch.role !== undefined || patch.storeIds !== undefined || patch.storeId !== undefined || patch.allStores !== undefined || patch.disabled) {
+    if (
+      patch.role !== undefined ||
+      patch.storeIds !== undefined ||
+      patch.storeId !== undefined ||
+      patch.allStores !== undefined ||
+      patch.disabled
+    ) {
       await tx.db
         .updateTable('sessions')
         .set({ revoked_at: new Date() })
@@ -317,7 +322,10 @@ export type OwnerBootstrap =
  * owner without one). The password is `KIZUNA_ADMIN_PASSWORD` when given, otherwise a generated one that
  * must be changed at first sign-in; the caller prints it once.
  */
-export async function ensureOwnerAccount(database: Database, adminPassword?: string): Promise<OwnerBootstrap> {
+export async function ensureOwnerAccount(
+  database: Database,
+  adminPassword?: string,
+): Promise<OwnerBootstrap> {
   const owner = await database.db
     .selectFrom('staff')
     .select('id')
@@ -353,7 +361,11 @@ export type SignIn = {
   account: StaffAccount;
 };
 
-export type SignInFailure = { code: 'invalid_credentials' | 'account_locked'; staffId: number | null; message: string };
+export type SignInFailure = {
+  code: 'invalid_credentials' | 'account_locked';
+  staffId: number | null;
+  message: string;
+};
 
 // A real argon2 hash of a random password, verified when the login names nobody, so that the answer takes
 // as long as for a real account and does not tell which logins exist.
@@ -435,16 +447,24 @@ export async function resumeSession(
   now = new Date(),
 ): Promise<SessionInfo | null> {
   const idHash = hashToken(sessionToken);
+  // One query per request: the session with its account.
   const session = await database.db
     .selectFrom('sessions')
-    .select(['staff_id', 'csrf_token', 'expires_at', 'last_seen_at'])
-    .where('id_hash', '=', idHash)
-    .where('revoked_at', 'is', null)
+    .innerJoin('staff', 'staff.id', 'sessions.staff_id')
+    .select([
+      ...ACCOUNT_COLUMNS.map((column) => `staff.${column}` as const),
+      extraStores.as('extra_stores'),
+      'sessions.csrf_token',
+      'sessions.expires_at',
+      'sessions.last_seen_at',
+    ])
+    .where('sessions.id_hash', '=', idHash)
+    .where('sessions.revoked_at', 'is', null)
     .executeTakeFirst();
   if (!session || session.expires_at <= now) return null;
-  const account = await getStaffAccount(database, session.staff_id);
-  const actor = account ? actorOf(account) : null;
-  if (!account || !actor || !account.canSignIn) return null;
+  const account = toAccount(session);
+  const actor = actorOf(account);
+  if (!actor || !account.canSignIn) return null;
   // Slide the expiry at most once a minute, not on every request.
   if (now.getTime() - session.last_seen_at.getTime() > 60_000) {
     await database.db
@@ -457,13 +477,22 @@ export async function resumeSession(
 }
 
 export async function endSession(database: Database, idHash: string): Promise<void> {
-  await database.db.updateTable('sessions').set({ revoked_at: new Date() }).where('id_hash', '=', idHash).execute();
+  await database.db
+    .updateTable('sessions')
+    .set({ revoked_at: new Date() })
+    .where('id_hash', '=', idHash)
+    .execute();
 }
 
 /** Removes sessions that ended more than a day ago. */
 export async function pruneSessions(database: Database): Promise<void> {
   await database.db
     .deleteFrom('sessions')
-    .where((eb) => eb.or([eb('expires_at', '<', sql<Date>`now() - interval '1 day'`), eb('revoked_at', '<', sql<Date>`now() - interval '1 day'`)]))
+    .where((eb) =>
+      eb.or([
+        eb('expires_at', '<', sql<Date>`now() - interval '1 day'`),
+        eb('revoked_at', '<', sql<Date>`now() - interval '1 day'`),
+      ]),
+    )
     .execute();
 }
