@@ -20,7 +20,8 @@ async function authenticate(database: Database, request: FastifyRequest): Promis
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     const actor = match ? await tokenActor(database, match[1]!) : null;
-    if (!actor) throw new KizunaError('unauthenticated', 'The API token is unknown or revoked', { status: 401 });
+    if (!actor)
+      throw new KizunaError('unauthenticated', 'The API token is unknown or revoked', { status: 401 });
     return { actor, csrfToken: null, mustChangePassword: false };
   }
   const sessionToken = request.cookies[SESSION_COOKIE];
@@ -42,7 +43,11 @@ function denied(status: 401 | 403, code: string, message: string): KizunaError {
  * Authentication, CSRF, authorization and the audit log for every route, installed on the root scope
  * before any route module so that its hooks run for all of them.
  */
-export function installAccessControl(app: FastifyInstance, database: Database, routes: RegisteredRoute[]): void {
+export function installAccessControl(
+  app: FastifyInstance,
+  database: Database,
+  routes: RegisteredRoute[],
+): void {
   void app.register(cookie);
   app.decorateRequest('actor', null);
   app.decorateRequest('audit', undefined as unknown as AuditNote);
@@ -95,7 +100,8 @@ export function installAccessControl(app: FastifyInstance, database: Database, r
       'permission' in policy && policy.personalData === true && request.actor?.kind === 'staff';
     if (!(write || refused || personalRead)) return payload;
     const outcome = status < 400 ? 'ok' : refused ? 'denied' : 'failed';
-    if (refused) request.log.warn({ status, url: request.url, actor: request.actor?.name }, 'request refused');
+    if (refused)
+      request.log.warn({ status, url: request.url, actor: request.actor?.name }, 'request refused');
     await recordAudit(database, {
       actor: request.actor,
       action: `${request.method} ${request.routeOptions.url}`,

@@ -21,11 +21,21 @@ import type { RouteModule } from './route-module.ts';
 import { publicAccount } from './session.routes.ts';
 import { parseInput } from './validation.ts';
 
-const IdParams = z.object({ id: z.string().regex(/^[1-9]\d{0,15}$/, 'must be a positive id').transform(Number) });
+const IdParams = z.object({
+  id: z
+    .string()
+    .regex(/^[1-9]\d{0,15}$/, 'must be a positive id')
+    .transform(Number),
+});
 const storeIds = z.array(z.number().int().positive()).max(1000);
 
 export const StaffCreateBody = z.object({
-  code: z.string().trim().min(1).max(50).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  code: z
+    .string()
+    .trim()
+    .min(1)
+    .max(50)
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
   name: z.string().trim().min(1).max(200),
   email: z.email().max(254).nullable().optional(),
   role: z.enum(ROLES),
@@ -58,14 +68,23 @@ export const TokenCreateBody = z.object({
   allStores: z.boolean().optional(),
 });
 
-const intParam = z.string().regex(/^\d{1,15}$/, 'must be a whole number').transform(Number);
+const intParam = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a whole number')
+  .transform(Number);
 export const AuditQueryParams = z.object({
   customerId: intParam.optional(),
   staffId: intParam.optional(),
   action: z.string().max(200).optional(),
   outcome: z.enum(['ok', 'denied', 'failed']).optional(),
-  from: z.iso.datetime({ offset: true }).transform((v) => new Date(v)).optional(),
-  to: z.iso.datetime({ offset: true }).transform((v) => new Date(v)).optional(),
+  from: z.iso
+    .datetime({ offset: true })
+    .transform((v) => new Date(v))
+    .optional(),
+  to: z.iso
+    .datetime({ offset: true })
+    .transform((v) => new Date(v))
+    .optional(),
   limit: intParam.pipe(z.number().int().min(1).max(MAX_AUDIT_LIMIT)).optional(),
   beforeId: intParam.optional(),
 });
@@ -149,7 +168,8 @@ export const accountRouteDocs: RouteDoc[] = [
     method: 'POST',
     path: '/api/staff',
     tag: 'accounts',
-    summary: 'Create a staff account. Without a password, a one-time password is generated and returned once.',
+    summary:
+      'Create a staff account. Without a password, a one-time password is generated and returned once.',
     body: StaffCreateBody,
     responses: { 201: '{staff, oneTimePassword}', 400: 'invalid field', 409: 'code or e-mail taken' },
   },
@@ -157,7 +177,8 @@ export const accountRouteDocs: RouteDoc[] = [
     method: 'PATCH',
     path: '/api/staff/:id',
     tag: 'accounts',
-    summary: 'Change role, stores, name, e-mail, or disable an account. Ends its sessions when access changes.',
+    summary:
+      'Change role, stores, name, e-mail, or disable an account. Ends its sessions when access changes.',
     params: IdParams,
     body: StaffPatchBody,
     responses: { 200: '{staff}', 404: 'no such staff member', 409: 'would leave no owner' },
@@ -166,7 +187,8 @@ export const accountRouteDocs: RouteDoc[] = [
     method: 'POST',
     path: '/api/staff/:id/password',
     tag: 'accounts',
-    summary: 'Set or reset a password (also unlocks a locked account). Without one, a one-time password is returned.',
+    summary:
+      'Set or reset a password (also unlocks a locked account). Without one, a one-time password is returned.',
     params: IdParams,
     body: PasswordResetBody,
     responses: { 200: '{reset, oneTimePassword}', 404: 'no such staff member' },
@@ -199,7 +221,8 @@ export const accountRouteDocs: RouteDoc[] = [
     method: 'GET',
     path: '/api/audit',
     tag: 'accounts',
-    summary: 'The audit log, newest first: who did what, to which customer, when, from where, with what outcome.',
+    summary:
+      'The audit log, newest first: who did what, to which customer, when, from where, with what outcome.',
     query: AuditQueryParams,
     responses: { 200: '{entries, hasMore}', 403: 'owner only' },
   },

@@ -40,4 +40,6 @@ export const allow = (permission: Permission, options: { personalData?: boolean 
 export const signedIn = (options: { duringPasswordChange?: boolean } = {}) => ({
   config: { policy: { signedIn: true, ...options } satisfies RoutePolicy },
 });
-export const publicRoute = (reason: string) => ({ config: { policy: { public: reason } satisfies RoutePolicy } });
+export const publicRoute = (reason: string) => ({
+  config: { policy: { public: reason } satisfies RoutePolicy },
+});

@@ -62,7 +62,9 @@ export const sessionRoutes: RouteModule = (app, { database }) => {
       if (!('sessionToken' in result)) {
         request.audit.target = result.staffId === null ? 'staff:unknown' : `staff:${result.staffId}`;
         request.audit.detail = { reason: result.code };
-        throw new KizunaError(result.code, result.message, { status: result.code === 'account_locked' ? 423 : 401 });
+        throw new KizunaError(result.code, result.message, {
+          status: result.code === 'account_locked' ? 423 : 401,
+        });
       }
       request.actor = staffActor(result.account);
       request.audit.target = `staff:${result.account.id}`;
@@ -165,6 +167,10 @@ export const sessionRouteDocs: RouteDoc[] = [
     tag: 'accounts',
     summary: 'Change your own password (required after a one-time password). Ends all your sessions.',
     body: PasswordChangeBody,
-    responses: { 200: '{changed}', 400: 'the new password is too weak', 403: 'the current password is wrong' },
+    responses: {
+      200: '{changed}',
+      400: 'the new password is too weak',
+      403: 'the current password is wrong',
+    },
   },
 ];

@@ -59,9 +59,9 @@ export async function requireCustomerInScope(
   customerId: number,
 ): Promise<void> {
   if (actor.storeIds === null) return;
-  const row = await sql<{ visible: boolean }>`select ${customerInStores(actor, sql`${customerId}::bigint`)} as visible`.execute(
-    database.db,
-  );
+  const row = await sql<{
+    visible: boolean;
+  }>`select ${customerInStores(actor, sql`${customerId}::bigint`)} as visible`.execute(database.db);
   if (!row.rows[0]?.visible) {
     throw new ForbiddenError(
       `Customer ${customerId} is not a customer of your stores (home store, purchases or contacts there)`,

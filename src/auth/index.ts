@@ -1,10 +1,4 @@
 export {
-  type SessionInfo,
-  type SignIn,
-  type SignInFailure,
-  type StaffAccount,
-  type StaffAccountInput,
-  type StaffAccountPatch,
   actorOf,
   createStaffAccount,
   endSession,
@@ -17,6 +11,12 @@ export {
   pruneSessions,
   resumeSession,
   SESSION_IDLE_HOURS,
+  type SessionInfo,
+  type SignIn,
+  type SignInFailure,
+  type StaffAccount,
+  type StaffAccountInput,
+  type StaffAccountPatch,
   setStaffPassword,
   signIn,
   updateStaffAccount,
@@ -29,8 +29,29 @@ export {
   requireCustomerInScope,
   requirePermission,
 } from './actor.ts';
-export { type AuditEntry, type AuditQuery, type AuditRow, MAX_AUDIT_LIMIT, queryAudit, recordAudit } from './audit.ts';
+export {
+  type AuditEntry,
+  type AuditQuery,
+  type AuditRow,
+  MAX_AUDIT_LIMIT,
+  queryAudit,
+  recordAudit,
+} from './audit.ts';
 export { isRole, PERMISSIONS, type Permission, ROLE_PERMISSIONS, ROLES, roleCan } from './roles.ts';
 export { checkPasswordStrength, MIN_PASSWORD_LENGTH, sameSecret } from './secrets.ts';
-export { canReadComplaintText, readSettings, type Settings, SettingsPatch, updateSettings } from './settings.ts';
-export { type ApiToken, type ApiTokenInput, createApiToken, listApiTokens, revokeApiToken, TOKEN_PREFIX, tokenActor } from './tokens.ts';
+export {
+  canReadComplaintText,
+  readSettings,
+  type Settings,
+  SettingsPatch,
+  updateSettings,
+} from './settings.ts';
+export {
+  type ApiToken,
+  type ApiTokenInput,
+  createApiToken,
+  listApiTokens,
+  revokeApiToken,
+  TOKEN_PREFIX,
+  tokenActor,
+} from './tokens.ts';

@@ -1,6 +1,12 @@
 import type { Role } from '../db/index.ts';
 
-export const ROLES = ['owner', 'manager', 'marketer', 'store_staff', 'service_agent'] as const satisfies readonly Role[];
+export const ROLES = [
+  'owner',
+  'manager',
+  'marketer',
+  'store_staff',
+  'service_agent',
+] as const satisfies readonly Role[];
 
 /**
  * What a caller may do. A route names the one permission it needs; a role is a set of permissions.
@@ -31,7 +37,9 @@ const ALL: readonly Permission[] = PERMISSIONS;
 /** The role matrix. Documented in docs/accounts.md; change both together. */
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   owner: ALL,
-  manager: ALL.filter((p) => !['staff:manage', 'settings:manage', 'audit:read', 'customers:erase'].includes(p)),
+  manager: ALL.filter(
+    (p) => !['staff:manage', 'settings:manage', 'audit:read', 'customers:erase'].includes(p),
+  ),
   marketer: ['customers:read', 'catalog:read', 'touches:write', 'reports:read', 'analytics:run'],
   store_staff: [
     'customers:read',

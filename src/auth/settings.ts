@@ -16,7 +16,11 @@ export const SettingsPatch = SettingsSchema.partial();
 const KEY = 'access';
 
 export async function readSettings(database: Database): Promise<Settings> {
-  const row = await database.db.selectFrom('settings').select('value').where('key', '=', KEY).executeTakeFirst();
+  const row = await database.db
+    .selectFrom('settings')
+    .select('value')
+    .where('key', '=', KEY)
+    .executeTakeFirst();
   return SettingsSchema.parse(row?.value ?? {});
 }
 
@@ -37,7 +41,9 @@ export async function updateSettings(
   await database.db
     .insertInto('settings')
     .values({ key: KEY, value, updated_by_staff_id: staffId })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: new Date(), updated_by_staff_id: staffId }))
+    .onConflict((oc) =>
+      oc.column('key').doUpdateSet({ value, updated_at: new Date(), updated_by_staff_id: staffId }),
+    )
     .execute();
   return next;
 }
