@@ -3,6 +3,7 @@ import * as customerDatabase from './001-customer-database.ts';
 import * as clv from './002-clv.ts';
 import * as analytics from './003-analytics.ts';
 import * as accounts from './004-accounts.ts';
+import * as customerMerge from './006-customer-merge.ts';
 import * as notebookPrivacy from './007-notebook-privacy.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
@@ -11,5 +12,6 @@ export const migrations: Record<string, Migration> = {
   '002-clv': clv,
   '003-analytics': analytics,
   '004-accounts': accounts,
+  '006-customer-merge': customerMerge,
   '007-notebook-privacy': notebookPrivacy,
 };
