@@ -301,6 +301,20 @@ export type TierSnapshotsTable = {
   tenure_days: number;
 };
 
+export type MeasuresRefreshesTable = {
+  id: Generated<number>;
+  as_of: string;
+  mode: 'full' | 'incremental';
+  settings: string;
+  customers: number;
+  recomputed: number;
+  seconds: number;
+  steps: unknown;
+  finished_at: CreatedAt;
+};
+
+export type MeasuresDirtyCustomersTable = { customer_id: number };
+
 /** The typed schema Kysely checks every query against. */
 export type Schema = {
   stores: StoresTable;
@@ -319,6 +333,8 @@ export type Schema = {
   clv_equity_history: ClvEquityHistoryTable;
   customer_measures: CustomerMeasuresTable;
   tier_snapshots: TierSnapshotsTable;
+  measures_refreshes: MeasuresRefreshesTable;
+  measures_dirty_customers: MeasuresDirtyCustomersTable;
   staff_stores: StaffStoresTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;

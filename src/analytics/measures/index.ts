@@ -1,5 +1,19 @@
-export { MEASURE_COLUMNS, measuresSelect, RFM_GROUPS, type RfmGroup } from './measures-sql.ts';
-export { type RefreshOptions, type RefreshResult, type RefreshStep, refreshMeasures } from './refresh.ts';
+export {
+  BASE_COLUMNS,
+  baseSelect,
+  MEASURE_COLUMNS,
+  measuresSelect,
+  RFM_GROUPS,
+  type RfmGroup,
+  rankedSelect,
+} from './measures-sql.ts';
+export {
+  type RefreshMode,
+  type RefreshOptions,
+  type RefreshResult,
+  type RefreshStep,
+  refreshMeasures,
+} from './refresh.ts';
 export {
   DISTRIBUTION_BINS,
   type DistributionMeasure,

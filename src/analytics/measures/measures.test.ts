@@ -130,7 +130,8 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
   it('computes the purchase measures as of the end of the as-of day', async () => {
     const result = await refreshMeasures(database, { asOf: '2025-06-30' });
     expect([result.asOf, result.customers, result.withPurchases]).toEqual(['2025-06-30', 12, 10]);
-    expect(result.steps.map((s) => s.step)).toEqual(['analyze', 'clear', 'measures', 'count']);
+    expect(result.steps.map((s) => s.step)).toEqual(['analyze', 'clear changes', 'measures']);
+    expect([result.mode, result.recomputed]).toEqual(['full', 12]);
     const m = await measures(database);
     expect(pick(m, 'orders_count')).toEqual({
       C01: 6,

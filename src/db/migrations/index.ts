@@ -5,6 +5,7 @@ import * as analytics from './003-analytics.ts';
 import * as accounts from './004-accounts.ts';
 import * as customerMerge from './006-customer-merge.ts';
 import * as notebookPrivacy from './007-notebook-privacy.ts';
+import * as incrementalMeasures from './008-incremental-measures.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '004-accounts': accounts,
   '006-customer-merge': customerMerge,
   '007-notebook-privacy': notebookPrivacy,
+  '008-incremental-measures': incrementalMeasures,
 };
