@@ -1,0 +1,14 @@
+export {
+  createInteraction,
+  INTERACTION_CHANNELS,
+  INTERACTION_KINDS,
+  INTERACTION_STATUSES,
+  type Interaction,
+  type InteractionFilter,
+  InteractionInput,
+  InteractionPatch,
+  type InteractionView,
+  listCustomerInteractions,
+  updateInteraction,
+} from './interactions.ts';
+export { type RedactableInteraction, type Redacted, redactForRole, redactInteractions } from './redaction.ts';
