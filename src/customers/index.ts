@@ -1,3 +1,31 @@
+export {
+  actorSource,
+  ConsentChange,
+  CustomerPatch,
+  type CustomerRecord,
+  createCustomer,
+  getCustomer,
+  NewCustomer,
+  recordConsent,
+  updateCustomer,
+} from './customer-records.ts';
+export {
+  customerIdWithoutRedirect,
+  DEFAULT_DUPLICATE_LIMIT,
+  type DuplicateCandidate,
+  findDuplicateCandidates,
+  MAX_DUPLICATE_LIMIT,
+  type MergePlan,
+  mergeCustomers,
+  previewMerge,
+} from './merge.ts';
+export {
+  type CustomerSearch,
+  type CustomerSearchPage,
+  DEFAULT_SEARCH_LIMIT,
+  MAX_SEARCH_LIMIT,
+  searchCustomers,
+} from './search.ts';
 export * from './customer-360.ts';
 export * from './preferences.ts';
 export * from './privacy.ts';
