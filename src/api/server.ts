@@ -11,8 +11,10 @@ import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import { installAccessControl, type RegisteredRoute } from './access.ts';
 import { accountRouteDocs, accountRoutes } from './account.routes.ts';
+import { activityRouteDocs, activityRoutes } from './activity.routes.ts';
 import { analyticsRouteDocs, analyticsRoutes } from './analytics.routes.ts';
 import { clvRouteDocs, clvRoutes } from './clv.routes.ts';
+import { commerceRouteDocs, commerceRoutes } from './commerce.routes.ts';
 import { customerRouteDocs, customerRoutes } from './customer.routes.ts';
 import { customer360RouteDocs, customer360Routes } from './customer-360.routes.ts';
 import { docsRouteDocs, docsRoutes } from './docs.routes.ts';
@@ -45,6 +47,8 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...sessionRouteDocs,
   ...accountRouteDocs,
   ...customerRouteDocs,
+  ...commerceRouteDocs,
+  ...activityRouteDocs,
   ...customer360RouteDocs,
   ...preferenceRouteDocs,
   ...privacyRouteDocs,
@@ -59,6 +63,8 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   sessionRoutes,
   accountRoutes,
   customerRoutes,
+  commerceRoutes,
+  activityRoutes,
   customer360Routes,
   preferenceRoutes,
   privacyRoutes,
