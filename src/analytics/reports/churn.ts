@@ -34,20 +34,28 @@ const DEFINITION =
   'A purchase day p lapses on day p + N when the customer does not buy again up to and including that day. ' +
   'The customer is active on day t while t <= (last purchase before t) + N. churn rate of a month = ' +
   'customers active on its first day whose lapse day falls within the month / customers active on its first day. ' +
-  `N is the given days, otherwise per customer: max(${MIN_LAPSE_DAYS}, ceil(2 x median days between their ` +
-  `consecutive purchase days up to asOf)), or ${SINGLE_PURCHASE_LAPSE_DAYS} for a single purchase day.`;
+  `N is the given days, otherwise per customer as known at the time: max(${MIN_LAPSE_DAYS}, ceil(2 x median days ` +
+  'between their consecutive purchase days up to and including their last purchase before the month)), or ' +
+  `${SINGLE_PURCHASE_LAPSE_DAYS} while they have bought on one day only. Later purchases never change an ` +
+  "earlier month's figures.";
 
-/** Each customer's lapse threshold N as SQL over the CTE `seq` (customer_id, gap). */
+/**
+ * Each judged purchase day's lapse threshold N as SQL over the CTEs `points` (customer_id, day: the last
+ * purchase day before a reported month) and `seq` (customer_id, day, gap to the previous purchase day).
+ * A customer's own N uses only the gaps that had happened by that day — no hindsight: the median of a
+ * customer who later slows down does not excuse their earlier lapse.
+ */
 function thresholdsCte(days: number | undefined) {
   if (days !== undefined) {
-    return sql`select customer_id, ${Math.round(days)}::int as n from seq group by customer_id`;
+    return sql`select customer_id, day, ${Math.round(days)}::int as n from points`;
   }
-  // greatest() skips nulls, so customers without a gap are caught before it.
-  return sql`select customer_id,
-      case when count(gap) = 0 then ${SINGLE_PURCHASE_LAPSE_DAYS}::int
-           else greatest(${MIN_LAPSE_DAYS}::int, ceil(2 * percentile_cont(0.5) within group (order by gap))::int)
+  // greatest() skips nulls, so customers without a gap yet are caught before it.
+  return sql`select p.customer_id, p.day,
+      case when count(g.gap) = 0 then ${SINGLE_PURCHASE_LAPSE_DAYS}::int
+           else greatest(${MIN_LAPSE_DAYS}::int, ceil(2 * percentile_cont(0.5) within group (order by g.gap))::int)
       end as n
-    from seq group by customer_id`;
+    from points p join seq g on g.customer_id = p.customer_id and g.day <= p.day
+    group by p.customer_id, p.day`;
 }
 
 /** The churn rate per complete calendar month under the definition above (returned with the report). */
@@ -66,22 +74,28 @@ export async function churnReport(database: Database, options: ChurnOptions): Pr
              lead(day) over (partition by customer_id order by day) as next_day,
              day - lag(day) over (partition by customer_id order by day) as gap
       from days
-    ), thresholds as (${thresholdsCte(options.days)}
     ), months as (
       select m::date as start, (m + interval '1 month')::date - 1 as finish
       from generate_series(
         date_trunc('month', ${options.asOf}::date + 1) - make_interval(months => ${months}::int),
         date_trunc('month', ${options.asOf}::date + 1) - interval '1 month',
         interval '1 month') as m
+    ), judged as (
+      -- one row: a month and a customer who had bought before it, through their last purchase day before it
+      select m.start, s.customer_id, s.day, s.next_day
+      from months m join seq s on s.day < m.start and (s.next_day is null or s.next_day >= m.start)
+    ), points as (
+      select distinct customer_id, day from judged
+    ), thresholds as (${thresholdsCte(options.days)}
     )
     select to_char(m.start, 'YYYY-MM') as month,
-           count(s.customer_id) filter (where s.day + t.n >= m.start) as active,
-           count(s.customer_id) filter (
-             where s.day + t.n between m.start and m.finish
-               and (s.next_day is null or s.next_day > s.day + t.n)) as churned
+           count(j.customer_id) filter (where j.day + t.n >= m.start) as active,
+           count(j.customer_id) filter (
+             where j.day + t.n between m.start and m.finish
+               and (j.next_day is null or j.next_day > j.day + t.n)) as churned
     from months m
-    left join seq s on s.day < m.start and (s.next_day is null or s.next_day >= m.start)
-    left join thresholds t on t.customer_id = s.customer_id
+    left join judged j on j.start = m.start
+    left join thresholds t on t.customer_id = j.customer_id and t.day = j.day
     group by m.start
     order by m.start`.execute(database.db);
   return {
