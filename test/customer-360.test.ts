@@ -162,8 +162,8 @@ beforeAll(async () => {
     .values({
       customer_id: 1,
       as_of: '2024-06-30',
-      first_purchase_at: '2024-01-10T01:00:00Z',
-      last_purchase_at: '2024-06-01T01:00:00Z',
+      first_purchase_at: new Date('2024-01-10T01:00:00Z'),
+      last_purchase_at: new Date('2024-06-01T01:00:00Z'),
       orders_count: 3,
       purchase_days: 3,
       tenure_days: 172,
@@ -508,13 +508,14 @@ describe('the customer 360', () => {
   });
 
   it("hides complaint bodies from the roles the owner's rule names, until the owner changes it", async () => {
-    type Item = { id: number; kind?: string; body: string | null; body_hidden: boolean };
+    type Item = { id: number; kind?: string; body: string | null; bodyRedacted: boolean };
     const bodiesSeenBy = async (headers: Record<string, string>) => {
       const body = (await app.inject({ method: 'GET', url: '/api/customers/1/360', headers })).json();
       const events: Item[] = body.timeline.events.filter((e: Item) => e.kind === 'interaction');
       return {
         hidden: body.complaint_text_hidden as boolean,
         timeline: Object.fromEntries(events.map((e) => [e.id, e.body])),
+        redacted: events.filter((e) => e.bodyRedacted).map((e) => e.id),
         open: Object.fromEntries((body.open_interactions as Item[]).map((i) => [i.id, i.body])),
       };
     };
@@ -531,9 +532,11 @@ describe('the customer 360', () => {
       25: null,
     });
     expect(hidden.open).toEqual({ 23: 'Please order blue frames', 24: 'When do you open?', 25: null });
+    expect(hidden.redacted).toEqual([25, 21, 22]);
 
     const shown = await bodiesSeenBy(manager.headers);
     expect(shown.hidden).toBe(false);
+    expect(shown.redacted).toEqual([]);
     expect(shown.timeline[21]).toBe('The right shoe squeaks');
     expect(shown.open[25]).toBe('The lens case cracked');
 

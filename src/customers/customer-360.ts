@@ -2,10 +2,12 @@ import { sql } from 'kysely';
 import { customerClv } from '../analytics/clv/index.ts';
 import { type Actor, canReadComplaintText } from '../auth/index.ts';
 import type { Database, InteractionChannel, InteractionKind, InteractionStatus, Tier } from '../db/index.ts';
-import { hideComplaintText } from './complaint-text.ts';
+// The redaction module alone, not the service index: that index reaches back into customers (a cycle).
+import { type Redacted, redactInteractions } from '../service/redaction.ts';
 import { listPreferenceNotes, type PreferenceNote } from './preferences.ts';
 import {
   customerTimeline,
+  type InteractionEvent,
   type StaffRef,
   type StoreRef,
   type TimelineCustomer,
@@ -76,7 +78,8 @@ export type OpenInteraction = {
   status: InteractionStatus;
   subject: string | null;
   body: string | null;
-  body_hidden: boolean;
+  /** True when the body is a complaint's, left out for the reader's role. */
+  bodyRedacted: boolean;
   store: StoreRef | null;
   owner: StaffRef | null;
   opened_at: string;
@@ -100,7 +103,10 @@ export type Customer360 = {
   measures: Measures;
   lifetime_value: LifetimeValue | null;
   purchases: PurchaseSummary;
-  timeline: { events: TimelineEvent[]; has_more: boolean };
+  timeline: {
+    events: (Exclude<TimelineEvent, InteractionEvent> | Redacted<InteractionEvent>)[];
+    has_more: boolean;
+  };
   open_interactions: OpenInteraction[];
   follow_ups: FollowUpPrompt[];
   /** The notes in force (obsolete ones are in GET /api/customers/:id/preferences?includeObsolete=true). */
@@ -318,29 +324,25 @@ export async function customer360(
     : { ...timeline.customer, erased };
 
   const events = timeline.events.map((event) =>
-    event.kind === 'interaction' ? hideComplaintText(event, canRead) : event,
+    event.kind === 'interaction' ? redactInteractions([event], canRead)[0]! : event,
   );
 
-  const open_interactions: OpenInteraction[] = interactions
+  const open = interactions
     .filter((i) => i.status === 'open' || i.status === 'waiting')
     .slice(0, MAX_OPEN_ITEMS)
-    .map((i) =>
-      hideComplaintText(
-        {
-          id: i.id,
-          interaction_kind: i.kind,
-          channel: i.channel,
-          status: i.status,
-          subject: i.subject,
-          body: i.body,
-          store: i.store,
-          owner: i.owner,
-          opened_at: i.opened_at.toISOString(),
-          first_response_at: i.first_response_at?.toISOString() ?? null,
-        },
-        canRead,
-      ),
-    );
+    .map((i) => ({
+      id: i.id,
+      interaction_kind: i.kind,
+      channel: i.channel,
+      status: i.status,
+      subject: i.subject,
+      body: i.body,
+      store: i.store,
+      owner: i.owner,
+      opened_at: i.opened_at.toISOString(),
+      first_response_at: i.first_response_at?.toISOString() ?? null,
+    }));
+  const open_interactions: OpenInteraction[] = redactInteractions(open, canRead);
 
   const follow_ups: FollowUpPrompt[] = interactions.flatMap((i) => {
     if (i.kind !== 'complaint' && i.kind !== 'request') return [];
