@@ -92,8 +92,14 @@ describe('touches', () => {
     expect([badChannel.statusCode, badChannel.json().error.field]).toEqual([400, 'channel']);
   });
 
-  it('are not written by roles without touches:write', async () => {
+  it('are not written by roles without touches:write, nor for an erased customer', async () => {
     expect((await send('POST', '/api/customers/C-1/touches', agent, newsletter)).statusCode).toBe(403);
+    await database.db
+      .insertInto('customers')
+      .values({ external_id: 'C-GONE', erased_at: '2025-01-01T00:00:00Z' })
+      .execute();
+    const erased = await send('POST', '/api/customers/C-GONE/touches', marketer, { channel: 'email' });
+    expect([erased.statusCode, erased.json().error.code]).toEqual([409, 'customer_erased']);
   });
 });
 

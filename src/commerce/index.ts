@@ -1,3 +1,4 @@
+export { requireNotErased } from './customer-state.ts';
 export { fromCents, MoneyInput, normalizeMoney, toCents } from './money.ts';
 export {
   createOrder,

@@ -153,6 +153,20 @@ describe('createOrder', () => {
     expect((await refusal(createOrder(database, CLI_ACTOR, otherCustomer))).field).toBe('customerExternalId');
   });
 
+  it('records one order when two tills send the same order at once', async () => {
+    const before = await counts();
+    const input = parseOrderInput({
+      externalId: 'POS-RACE',
+      customerId: hanako,
+      orderedAt: '2024-01-01T00:00:00Z',
+      lines: [{ sku: 'SOL', quantity: 2 }],
+    });
+    const results = await Promise.all([1, 2, 3].map(() => createOrder(database, CLI_ACTOR, input)));
+    expect(results.map((r) => r.created).sort()).toEqual([false, false, true]);
+    expect(new Set(results.map((r) => r.order.id)).size).toBe(1);
+    expect(await counts()).toEqual({ orders: before.orders + 1, lines: before.lines + 1 });
+  });
+
   it('names the line of an unknown product and writes nothing', async () => {
     const before = await counts();
     const input = parseOrderInput({
@@ -255,6 +269,20 @@ describe('createOrder', () => {
       lines: [{ sku: 'CASE', quantity: 1 }],
     });
     expect((await refusal(createOrder(database, CLI_ACTOR, unknownStore))).field).toBe('storeCode');
+  });
+
+  it('records nothing new for an erased customer', async () => {
+    await database.db
+      .insertInto('customers')
+      .values({ external_id: 'C-GONE', erased_at: '2025-01-01T00:00:00Z' })
+      .execute();
+    const input = parseOrderInput({
+      externalId: 'POS-7',
+      customerExternalId: 'C-GONE',
+      lines: [{ sku: 'CASE', quantity: 1 }],
+    });
+    const error = await refusal(createOrder(database, CLI_ACTOR, input));
+    expect([error.status, error.code]).toEqual([409, 'customer_erased']);
   });
 
   it('refuses amounts numeric(14,2) cannot hold', async () => {

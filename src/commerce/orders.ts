@@ -3,6 +3,7 @@ import { type Actor, ForbiddenError } from '../auth/index.ts';
 import { findCustomer } from '../customers/index.ts';
 import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
+import { requireNotErased } from './customer-state.ts';
 import { fromCents, MAX_CENTS, MoneyInput, normalizeMoney, toCents } from './money.ts';
 import { DEFAULT_PAGING, type Paging, pageOf } from './paging.ts';
 import { Sku } from './products.ts';
@@ -269,6 +270,7 @@ export async function createOrder(database: Database, actor: Actor, input: Order
       404,
     );
   }
+  await requireNotErased(database, customerId);
   const { lines, total } = await priceLines(database, input);
   const orderedAt = input.orderedAt ?? new Date();
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type Actor, ForbiddenError } from '../auth/index.ts';
-import { DEFAULT_PAGING, type Paging, pageOf } from '../commerce/index.ts';
+import { DEFAULT_PAGING, type Paging, pageOf, requireNotErased } from '../commerce/index.ts';
 import type { Database, InteractionChannel, InteractionKind, InteractionStatus } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import { type Redacted, redactForRole } from './redaction.ts';
@@ -209,6 +209,7 @@ export async function createInteraction(
   customerId: number,
   input: InteractionInput,
 ): Promise<{ interaction: InteractionView; created: boolean }> {
+  await requireNotErased(database, customerId);
   await checkReferences(database, actor, input);
   const openedAt = input.openedAt ?? new Date();
   const status = input.status ?? 'open';

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { DEFAULT_PAGING, MoneyInput, normalizeMoney, type Paging, pageOf } from '../commerce/index.ts';
+import {
+  DEFAULT_PAGING,
+  MoneyInput,
+  normalizeMoney,
+  type Paging,
+  pageOf,
+  requireNotErased,
+} from '../commerce/index.ts';
 import type { Database, TouchChannel } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 
@@ -131,6 +138,7 @@ export async function recordTouch(
   customerId: number,
   input: TouchInput,
 ): Promise<{ touch: Touch; created: boolean }> {
+  await requireNotErased(database, customerId);
   const row = await database.db
     .insertInto('touches')
     .values({
