@@ -5,6 +5,7 @@
  * snapshots and the reports timed.
  *
  *   npm run bench:analytics -- --customers 100000 [--engines pglite,postgres]
+ *   BENCH_REFRESH_ONLY=1 npm run bench:analytics -- …   (the refreshes only: no snapshots, no reports)
  */
 import { sql } from 'kysely';
 import { type RefreshResult, refreshMeasures, snapshotTiers } from '../src/analytics/measures/index.ts';
@@ -83,6 +84,7 @@ if (child) {
       () => refreshMeasures(database, { asOf: nextDay }),
       describeRefresh,
     );
+    if (process.env.BENCH_REFRESH_ONLY) return;
     await timed(steps, 'tier snapshots, 12 month ends', () =>
       snapshotTiers(database, { from: '2025-11-01', to: SIMULATION_END }),
     );

@@ -12,7 +12,12 @@ const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
 export const ReportParams = z.object({ name: z.string().max(40) });
 export const ReportQuery = z.object({ from: day.optional(), to: day.optional() });
 export const RefreshBody = z
-  .object({ asOf: day.optional(), snapshotsFrom: day.optional() })
+  .object({
+    asOf: day.optional(),
+    snapshotsFrom: day.optional(),
+    /** Recompute everyone from the orders; by default the refresh is incremental when it can be. */
+    full: z.boolean().optional(),
+  })
   .strict()
   .default({});
 
@@ -21,7 +26,7 @@ export const analyticsRoutes: RouteModule = (app, { database }) => {
   app.post('/api/analytics/refresh', allow('analytics:run'), async (request) => {
     const body = parseInput(RefreshBody, request.body ?? {});
     const asOf = body.asOf ?? new Date().toISOString().slice(0, 10);
-    const result = await refreshMeasures(database, { asOf });
+    const result = await refreshMeasures(database, { asOf, full: body.full });
     const snapshots = body.snapshotsFrom
       ? await snapshotTiers(database, { from: body.snapshotsFrom, to: asOf })
       : null;
@@ -52,8 +57,13 @@ export const analyticsRouteDocs: RouteDoc[] = [
     tag: 'analytics',
     summary:
       'Recompute every customer’s measures (RFM, tier, spend, margin…) as of a date; optionally snapshot tiers per month end.',
+    description:
+      'Incremental (only customers whose orders or returns changed are re-read; ranks are recomputed over all) when the last refresh used the same settings and an `asOf` no later than this one; `full: true` forces a full recompute. `mode` and `reason` say which ran.',
     body: RefreshBody,
-    responses: { 200: '{asOf, customers, withPurchases, steps, seconds, snapshots}', 400: 'invalid date' },
+    responses: {
+      200: '{asOf, mode, reason, customers, withPurchases, recomputed, written, steps, seconds, snapshots}',
+      400: 'invalid date',
+    },
   },
   {
     method: 'GET',

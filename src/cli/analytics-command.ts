@@ -17,22 +17,31 @@ export function registerAnalyticsCommands(program: Command): void {
   analytics
     .command('refresh')
     .description(
-      'recompute every customer’s measures (RFM, tier, spend, margin…) as of a date, and snapshot tiers per month end',
+      'recompute every customer’s measures (RFM, tier, spend, margin…) as of a date — incremental when the last refresh used the same settings and an earlier or equal date — and snapshot tiers per month end',
     )
     .option('--as-of <date>', 'the day to compute as of (default today)', day)
+    .option('--full', 'recompute every customer from the orders even when an incremental refresh is possible')
     .option('--snapshots-from <date>', 'also snapshot tiers at each month end from this date to --as-of', day)
-    .action(async (o: { asOf?: string; snapshotsFrom?: string }) => {
+    .action(async (o: { asOf?: string; full?: boolean; snapshotsFrom?: string }) => {
       const asOf = o.asOf ?? new Date().toISOString().slice(0, 10);
       await withDatabase(async (database) => {
-        const result = await refreshMeasures(database, { asOf });
+        const result = await refreshMeasures(database, {
+          asOf,
+          full: o.full,
+          onStep: (s) => process.stderr.write(`  ${s.step}: ${s.seconds.toFixed(2)} s\n`),
+        });
         console.log(
           formatTable(
             ['step', 'rows', 'seconds'],
             result.steps.map((s) => [s.step, s.rows, s.seconds.toFixed(2)]),
           ),
         );
+        const { updated, inserted, deleted } = result.written;
         console.log(
-          `\n${result.customers.toLocaleString('en-US')} customers (${result.withPurchases.toLocaleString('en-US')} with purchases) as of ${result.asOf} in ${result.seconds.toFixed(2)} s`,
+          `\n${result.mode} refresh (${result.reason}): ${result.customers.toLocaleString('en-US')} customers ` +
+            `(${result.withPurchases.toLocaleString('en-US')} with purchases) as of ${result.asOf} in ${result.seconds.toFixed(2)} s; ` +
+            `${result.recomputed.toLocaleString('en-US')} recomputed from their orders, ` +
+            `${(updated + inserted + deleted).toLocaleString('en-US')} rows changed`,
         );
         if (o.snapshotsFrom) {
           const ends = monthEnds(o.snapshotsFrom, asOf);
