@@ -443,3 +443,32 @@ describe('security basics', () => {
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
   });
 });
+
+describe('complaint text', () => {
+  it('is hidden from marketers on the timeline too, by default', async () => {
+    await database.db
+      .insertInto('interactions')
+      .values({
+        customer_id: 1,
+        kind: 'complaint',
+        channel: 'store',
+        subject: 'Squeaky shoe',
+        body: 'The left heel squeaks on every step',
+        opened_at: '2025-02-01T00:00:00Z',
+      })
+      .execute();
+    const read = async (role: 'marketer' | 'manager') => {
+      const response = await app.inject({
+        method: 'GET',
+        url: '/api/customers/1/timeline?kinds=interaction',
+        headers: await tokenHeaders(database, role),
+      });
+      return response.json().events[0];
+    };
+    expect(await read('marketer')).toMatchObject({ subject: 'Squeaky shoe', body: null, bodyRedacted: true });
+    expect(await read('manager')).toMatchObject({
+      body: 'The left heel squeaks on every step',
+      bodyRedacted: false,
+    });
+  });
+});

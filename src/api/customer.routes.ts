@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { canReadComplaintText } from '../auth/index.ts';
 import {
   actorSource,
   ConsentChange,
@@ -18,6 +19,7 @@ import {
   NewCustomer,
   previewMerge,
   recordConsent,
+  redactTimelineEvents,
   searchCustomers,
   TIMELINE_KINDS,
   updateCustomer,
@@ -173,11 +175,15 @@ export const customerRoutes: RouteModule = (app, { database }) => {
   app.get('/api/customers/:id/timeline', allow('customers:read', { personalData: true }), async (request) => {
     const customerId = await customerFromParams(request, database);
     const query = parseInput(TimelineQuery, request.query);
-    return customerTimeline(database, customerId, {
-      limit: query.limit ?? DEFAULT_TIMELINE_LIMIT,
-      before: query.before,
-      kinds: query.kinds,
-    });
+    const [timeline, canRead] = await Promise.all([
+      customerTimeline(database, customerId, {
+        limit: query.limit ?? DEFAULT_TIMELINE_LIMIT,
+        before: query.before,
+        kinds: query.kinds,
+      }),
+      canReadComplaintText(database, actorOf(request).role),
+    ]);
+    return { ...timeline, events: redactTimelineEvents(timeline.events, canRead) };
   });
 };
 

@@ -323,9 +323,7 @@ export async function customer360(
     ? { ...timeline.customer, ...personalNone(), erased }
     : { ...timeline.customer, erased };
 
-  const events = timeline.events.map((event) =>
-    event.kind === 'interaction' ? redactInteractions([event], canRead)[0]! : event,
-  );
+  const events = redactTimelineEvents(timeline.events, canRead);
 
   const open = interactions
     .filter((i) => i.status === 'open' || i.status === 'waiting')
@@ -374,4 +372,14 @@ export async function customer360(
     preference_notes: notes,
     complaint_text_hidden: !canRead,
   };
+}
+
+/** The timeline's interaction events with complaint text hidden where the reader's role may not read it. */
+export function redactTimelineEvents(
+  events: readonly TimelineEvent[],
+  canReadComplaints: boolean,
+): (Exclude<TimelineEvent, InteractionEvent> | Redacted<InteractionEvent>)[] {
+  return events.map((event) =>
+    event.kind === 'interaction' ? redactInteractions([event], canReadComplaints)[0]! : event,
+  );
 }

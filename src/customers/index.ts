@@ -1,3 +1,4 @@
+export * from './customer-360.ts';
 export {
   actorSource,
   ConsentChange,
@@ -19,6 +20,8 @@ export {
   mergeCustomers,
   previewMerge,
 } from './merge.ts';
+export * from './preferences.ts';
+export * from './privacy.ts';
 export {
   type CustomerSearch,
   type CustomerSearchPage,
@@ -26,9 +29,6 @@ export {
   MAX_SEARCH_LIMIT,
   searchCustomers,
 } from './search.ts';
-export * from './customer-360.ts';
-export * from './preferences.ts';
-export * from './privacy.ts';
 export {
   type CurrentConsent,
   compareEvents,
