@@ -37,6 +37,8 @@ describe('the database', () => {
       select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'kizuna_%'
       order by table_name`.execute(database.db);
     expect(tables.rows.map((t) => t.table_name)).toEqual([
+      'api_tokens',
+      'audit_log',
       'clv_equity_history',
       'clv_models',
       'consents',
@@ -44,12 +46,17 @@ describe('the database', () => {
       'customer_measures',
       'customers',
       'interactions',
+      'measures_dirty_customers',
+      'measures_refreshes',
       'order_lines',
       'orders',
       'preferences',
       'products',
       'returns',
+      'sessions',
+      'settings',
       'staff',
+      'staff_stores',
       'stores',
       'tier_snapshots',
       'touches',
