@@ -289,7 +289,7 @@ const personalNone = (): Partial<TimelineCustomer> => ({
   tags: [],
   custom_fields: {},
   acquisition_source: null,
-  referred_by_customer_id: null,
+  referred_by: null,
   account_owner: null,
   consents: [],
 });

@@ -146,6 +146,24 @@ export const CustomerPatch = z
   .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change');
 export type CustomerPatch = z.output<typeof CustomerPatch>;
 
+/**
+ * The customer columns that hold personal data, emptied: what erasure writes, and what a merged-away
+ * record keeps once its data has moved to the survivor. One list, so the two cannot drift apart.
+ */
+export const PERSONAL_DATA_EMPTIED = {
+  name: null,
+  name_kana: null,
+  email: null,
+  phone: null,
+  postal_code: null,
+  address: null,
+  birth_date: null,
+  tags: [] as string[],
+  custom_fields: '{}',
+  acquisition_source: null,
+  referred_by_customer_id: null,
+} as const;
+
 export type CustomerRecord = {
   id: number;
   external_id: string | null;
@@ -200,7 +218,8 @@ async function currentConsents(db: Db, customerId: number): Promise<CurrentConse
   }));
 }
 
-async function readCustomer(db: Db, customerId: number): Promise<CustomerRecord> {
+/** One customer's record with consents in force, or null: the one reader of a customer's identity. */
+export async function customerRecord(db: Db, customerId: number): Promise<CustomerRecord | null> {
   const [row, consents] = await Promise.all([
     db
       .selectFrom('customers as c')
@@ -221,7 +240,7 @@ async function readCustomer(db: Db, customerId: number): Promise<CustomerRecord>
       .executeTakeFirst(),
     currentConsents(db, customerId),
   ]);
-  if (!row) throw new KizunaError('customer_not_found', `No customer with id ${customerId}`, { status: 404 });
+  if (!row) return null;
   return {
     id: row.id,
     external_id: row.external_id,
@@ -250,6 +269,13 @@ async function readCustomer(db: Db, customerId: number): Promise<CustomerRecord>
       row.owner_id === null || row.owner_name === null ? null : { id: row.owner_id, name: row.owner_name },
     consents,
   };
+}
+
+async function readCustomer(db: Db, customerId: number): Promise<CustomerRecord> {
+  const record = await customerRecord(db, customerId);
+  if (!record)
+    throw new KizunaError('customer_not_found', `No customer with id ${customerId}`, { status: 404 });
+  return record;
 }
 
 /** One customer's record; `customer_not_found` (404) when there is none. */

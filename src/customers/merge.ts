@@ -2,6 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { type Actor, customerInStores } from '../auth/index.ts';
 import type { CustomersTable, Database, Schema } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
+import { PERSONAL_DATA_EMPTIED } from './customer-records.ts';
 
 /**
  * Duplicates and merging (MISSION §1: one customer, one file). The same person registered twice — at two
@@ -348,17 +349,7 @@ export async function mergeCustomers(
       .set({
         merged_into_customer_id: survivorId,
         ...(externalIdMoves ? { external_id: null } : {}),
-        name: null,
-        name_kana: null,
-        email: null,
-        phone: null,
-        postal_code: null,
-        address: null,
-        birth_date: null,
-        tags: [],
-        custom_fields: '{}',
-        acquisition_source: null,
-        referred_by_customer_id: null,
+        ...PERSONAL_DATA_EMPTIED,
         account_owner_staff_id: null,
         home_store_id: null,
         updated_at: sql<Date>`now()`,

@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import { type Actor, recordAudit, requirePermission } from '../auth/index.ts';
 import type { Database, Schema } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
+import { PERSONAL_DATA_EMPTIED } from './customer-records.ts';
 
 /**
  * The customer's rights over their data (MISSION: privacy): access — everything Kizuna holds about one
@@ -304,18 +305,8 @@ export async function eraseCustomer(
     await db
       .updateTable('customers')
       .set({
+        ...PERSONAL_DATA_EMPTIED,
         external_id: null,
-        name: null,
-        name_kana: null,
-        email: null,
-        phone: null,
-        postal_code: null,
-        address: null,
-        birth_date: null,
-        tags: [],
-        custom_fields: '{}',
-        acquisition_source: null,
-        referred_by_customer_id: null,
         do_not_contact: true,
         erased_at: erasedAt,
         updated_at: erasedAt,

@@ -9,6 +9,7 @@ import type {
   TouchChannel,
 } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
+import { type CustomerRecord, customerRecord } from './customer-records.ts';
 
 /**
  * One customer's file (MISSION §1): who they are, what they may be sent, and everything that happened
@@ -32,30 +33,8 @@ export type CurrentConsent = {
   source: string;
 };
 
-export type TimelineCustomer = {
-  id: number;
-  external_id: string | null;
-  name: string | null;
-  name_kana: string | null;
-  email: string | null;
-  phone: string | null;
-  postal_code: string | null;
-  address: string | null;
-  birth_date: string | null;
-  tags: string[];
-  custom_fields: Record<string, unknown>;
-  acquisition_source: string | null;
-  referred_by_customer_id: number | null;
-  do_not_contact: boolean;
-  merged_into_customer_id: number | null;
-  erased_at: string | null;
-  created_at: string;
-  updated_at: string;
-  home_store: StoreRef | null;
-  account_owner: StaffRef | null;
-  /** The consent in force per channel (the latest recorded row); channels never recorded are absent. */
-  consents: CurrentConsent[];
-};
+/** The customer at the head of a timeline: their record (see customer-records.ts). */
+export type TimelineCustomer = CustomerRecord;
 
 /** Money is numeric(14,2) rendered as an exact decimal string, e.g. "12300.00". */
 export type OrderLine = {
@@ -440,81 +419,6 @@ export function compareEvents(a: TimelineEvent, b: TimelineEvent): number {
   return b.id - a.id;
 }
 
-async function timelineCustomer(database: Database, customerId: number): Promise<TimelineCustomer | null> {
-  const [row, consents] = await Promise.all([
-    database.db
-      .selectFrom('customers as c')
-      .leftJoin('stores as s', 's.id', 'c.home_store_id')
-      .leftJoin('staff as st', 'st.id', 'c.account_owner_staff_id')
-      .select([
-        'c.id',
-        'c.external_id',
-        'c.name',
-        'c.name_kana',
-        'c.email',
-        'c.phone',
-        'c.postal_code',
-        'c.address',
-        'c.birth_date',
-        'c.tags',
-        'c.custom_fields',
-        'c.acquisition_source',
-        'c.referred_by_customer_id',
-        'c.do_not_contact',
-        'c.merged_into_customer_id',
-        'c.erased_at',
-        'c.created_at',
-        'c.updated_at',
-        's.id as store_id',
-        's.code as store_code',
-        's.name as store_name',
-        'st.id as owner_id',
-        'st.name as owner_name',
-      ])
-      .where('c.id', '=', customerId)
-      .executeTakeFirst(),
-    // Consent is a history; the latest row per channel is in force (ties on time: the later id).
-    database.db
-      .selectFrom('consents')
-      .distinctOn('channel')
-      .select(['channel', 'granted', 'recorded_at', 'source'])
-      .where('customer_id', '=', customerId)
-      .orderBy('channel')
-      .orderBy('recorded_at', 'desc')
-      .orderBy('id', 'desc')
-      .execute(),
-  ]);
-  if (!row) return null;
-  return {
-    id: row.id,
-    external_id: row.external_id,
-    name: row.name,
-    name_kana: row.name_kana,
-    email: row.email,
-    phone: row.phone,
-    postal_code: row.postal_code,
-    address: row.address,
-    birth_date: row.birth_date,
-    tags: row.tags,
-    custom_fields: row.custom_fields,
-    acquisition_source: row.acquisition_source,
-    referred_by_customer_id: row.referred_by_customer_id,
-    do_not_contact: row.do_not_contact,
-    merged_into_customer_id: row.merged_into_customer_id,
-    erased_at: iso(row.erased_at),
-    created_at: iso(row.created_at),
-    updated_at: iso(row.updated_at),
-    home_store: storeRef(row.store_id, row.store_code, row.store_name),
-    account_owner: staffRef(row.owner_id, row.owner_name),
-    consents: consents.map((c) => ({
-      channel: c.channel,
-      granted: c.granted,
-      recorded_at: iso(c.recorded_at),
-      source: c.source,
-    })),
-  };
-}
-
 /**
  * One customer's identity and events, newest first. One query per event kind, each filtered on
  * customer_id (so Citus routes it to one shard) and limited to `limit + 1` rows, merged here: the newest
@@ -539,7 +443,7 @@ export async function customerTimeline(
   const kinds = TIMELINE_KINDS.filter((kind) => options.kinds?.includes(kind) ?? true);
   const query: Query = { customerId, before, fetch: limit + 1 };
   const [customer, ...perKind] = await Promise.all([
-    timelineCustomer(database, customerId),
+    customerRecord(database.db, customerId),
     ...kinds.map((kind) => EVENT_QUERIES[kind](database, query)),
   ]);
   if (!customer) {
