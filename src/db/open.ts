@@ -64,10 +64,53 @@ export function copyText(value: unknown): string {
   );
 }
 
+// SQL text → prepared statement name, shared by every connection of the process (each connection
+// prepares a name once, on first use). Bounded: queries beyond it (there should be none: Kysely's SQL
+// differs only by parameters) run unnamed.
+const statementNames = new Map<string, string>();
+const MAX_PREPARED_STATEMENTS = 2000;
+const PREPARE = process.env.KIZUNA_PREPARED_STATEMENTS !== 'false';
+
+/**
+ * The client's `query`, with every parameterised statement prepared under a name, so that PostgreSQL
+ * plans it once per connection instead of on every call. Measured on the customer 360 at 100 k
+ * customers: planning took 0.3–0.6 ms of each ~0.1 ms lookup, most of the server's CPU under load.
+ * Unparameterised SQL (migrations, several statements at once) runs as before. Set
+ * KIZUNA_PREPARED_STATEMENTS=false behind a connection pooler that cannot keep prepared statements.
+ */
+function preparedQuery(client: pg.PoolClient): pg.PoolClient['query'] {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  return ((text: unknown, values?: unknown, ...rest: unknown[]) => {
+    if (PREPARE && typeof text === 'string' && Array.isArray(values) && values.length > 0) {
+      let name = statementNames.get(text);
+      if (name === undefined && statementNames.size < MAX_PREPARED_STATEMENTS) {
+        name = `kizuna_${statementNames.size + 1}`;
+        statementNames.set(text, name);
+      }
+      if (name !== undefined) return query({ name, text, values }, ...rest);
+    }
+    return query(text, values, ...rest);
+  }) as pg.PoolClient['query'];
+}
+
+/** The pool as Kysely sees it: its clients prepare what they run (see `preparedQuery`). */
+function preparingPool(pool: pg.Pool): PostgresPool {
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      return {
+        query: preparedQuery(client),
+        release: client.release.bind(client),
+      } as unknown as pg.PoolClient;
+    },
+    end: () => pool.end(),
+  };
+}
+
 /** A pool that always hands out the same, already reserved client: a Kysely bound to one transaction. */
 function singleClientPool(client: pg.PoolClient): PostgresPool {
   return {
-    connect: async () => ({ query: client.query.bind(client), release() {} }) as unknown as pg.PoolClient,
+    connect: async () => ({ query: preparedQuery(client), release() {} }) as unknown as pg.PoolClient,
     end: async () => {},
   };
 }
@@ -150,7 +193,7 @@ async function openPostgres(config: Extract<DatabaseConfig, { engine: 'postgres'
       `Cannot connect to ${describeDatabase(config)}: ${(error as Error).message}`,
     );
   }
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   let closed = false;
   return {
     engine: 'postgres',
