@@ -1,4 +1,4 @@
-import { type MigrationResultSet, Migrator } from 'kysely';
+import { type MigrationResultSet, Migrator, sql } from 'kysely';
 import { KizunaError } from '../errors.ts';
 import { migrations } from './migrations/index.ts';
 import type { Database } from './open.ts';
@@ -39,6 +39,13 @@ export async function migrationStatus(database: Database): Promise<MigrationStat
 
 /** The newest applied migration, the schema version /health reports. */
 export async function schemaVersion(database: Database): Promise<string | null> {
-  const applied = (await migrationStatus(database)).filter((m) => m.executedAt);
-  return applied.at(-1)?.name ?? null;
+  // One plain query: /health is polled, and Kysely's migration listing introspects the catalog each time.
+  const exists = await sql<{
+    found: boolean;
+  }>`select to_regclass('kizuna_migration') is not null as found`.execute(database.db);
+  if (!exists.rows[0]?.found) return null;
+  const latest = await sql<{
+    name: string;
+  }>`select name from kizuna_migration order by name desc limit 1`.execute(database.db);
+  return latest.rows[0]?.name ?? null;
 }
