@@ -479,3 +479,30 @@ describe('complaint text', () => {
     });
   });
 });
+
+describe('audit of writes', () => {
+  it('records an entry for a call to every route that writes, whatever its outcome', async () => {
+    const owner = await signInAs(app, database, 'owner', { code: 'audit-every-write' });
+    const writes = app.kizunaRoutes.filter(
+      (r) => r.method !== 'GET' && !(r.policy && 'public' in r.policy) && r.url !== '/api/session',
+    );
+    expect(writes.length).toBeGreaterThan(15);
+    for (const route of writes) {
+      // Ids that exist nowhere and empty bodies: refused or not found (an empty settings change is a no-op).
+      const url = route.url.replace(/:[A-Za-z]+/g, '999999');
+      const response = await app.inject({
+        method: route.method as 'POST',
+        url,
+        headers: owner.headers,
+        payload: {},
+      });
+      const status = response.statusCode;
+      const { entries } = await queryAudit(database, { staffId: owner.staffId, limit: 1 });
+      expect(entries[0], `${route.method} ${route.url}`).toMatchObject({
+        action: `${route.method} ${route.url}`,
+        status,
+        outcome: status < 400 ? 'ok' : status === 403 ? 'denied' : 'failed',
+      });
+    }
+  });
+});
