@@ -145,7 +145,12 @@ export function buildServer(database: Database, options: ServerOptions = {}): Ki
 
   // No stack traces or framework details leave; security headers on every answer; no CORS headers at
   // all (the web app is served from this origin), so other origins' pages cannot read the API.
-  void app.register(helmet, { global: true });
+  void app.register(helmet, {
+    global: true,
+    // A shop may run Kizuna on plain HTTP inside its network: asking browsers to upgrade every request
+    // to HTTPS would break the web app there. (HSTS is ignored by browsers on plain HTTP.)
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  });
   // Per-route limits only (sign-in); the limiter is registered here so every scope sees it.
   void app.register(rateLimit, { global: false });
   const routes: RegisteredRoute[] = [];
