@@ -38,17 +38,53 @@ export async function updateSettings(
   }
   const next = { ...(await readSettings(database)), ...parsed.data };
   const value = JSON.stringify(next);
-  await database.db
-    .insertInto('settings')
-    .values({ key: KEY, value, updated_by_staff_id: staffId })
-    .onConflict((oc) =>
-      oc.column('key').doUpdateSet({ value, updated_at: new Date(), updated_by_staff_id: staffId }),
-    )
-    .execute();
+  try {
+    await database.db
+      .insertInto('settings')
+      .values({ key: KEY, value, updated_by_staff_id: staffId })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({ value, updated_at: new Date(), updated_by_staff_id: staffId }),
+      )
+      .execute();
+  } finally {
+    forgetCachedSettings(database);
+  }
   return next;
 }
 
-/** Whether this role may read what customers wrote in complaints. */
+/**
+ * How long a process keeps the owner's rules it read. A change made through this process (updateSettings)
+ * applies at once; one made by another process (another server on the same PostgreSQL, a CLI) applies
+ * here within this time. Read on every 360 and timeline, the rules would otherwise cost a statement each.
+ */
+export const SETTINGS_CACHE_MS = 5_000;
+
+type CachedSettings = { settings: Promise<Settings>; until: number };
+const cache = new WeakMap<Database, CachedSettings>();
+
+/**
+ * After a write: the next reader reads again. A read still in flight was created before this, so its
+ * answer (old or new) goes only to the callers that were already waiting for it.
+ */
+function forgetCachedSettings(database: Database): void {
+  cache.delete(database);
+}
+
+/** The owner's rules, read at most once per SETTINGS_CACHE_MS per database handle (see above). */
+export function cachedSettings(database: Database): Promise<Settings> {
+  const now = Date.now();
+  const cached = cache.get(database);
+  if (cached && cached.until > now) return cached.settings;
+  const entry: CachedSettings = { settings: readSettings(database), until: now + SETTINGS_CACHE_MS };
+  cache.set(database, entry);
+  // A failed read is not kept: the next caller tries again.
+  entry.settings.catch(() => {
+    if (cache.get(database) === entry) cache.delete(database);
+  });
+  return entry.settings;
+}
+
+/** Whether this role may read what customers wrote in complaints (the rules as cached, see above). */
 export async function canReadComplaintText(database: Database, role: Role): Promise<boolean> {
-  return !(await readSettings(database)).hideComplaintTextFrom.includes(role);
+  return !(await cachedSettings(database)).hideComplaintTextFrom.includes(role);
 }

@@ -1,26 +1,32 @@
-import { sql } from 'kysely';
-import { customerClv } from '../analytics/clv/index.ts';
+import { type RawBuilder, sql } from 'kysely';
 import { type Actor, canReadComplaintText } from '../auth/index.ts';
 import type { Database, InteractionChannel, InteractionKind, InteractionStatus, Tier } from '../db/index.ts';
+import { KizunaError } from '../errors.ts';
 // The redaction module alone, not the service index: that index reaches back into customers (a cycle).
 import { type Redacted, redactInteractions } from '../service/redaction.ts';
-import { listPreferenceNotes, type PreferenceNote } from './preferences.ts';
+import { customerRecordJson, isoTime, staffJson, storeJson } from './customer-records.ts';
+import { type PreferenceNote, preferenceNotesJson } from './preferences.ts';
 import {
-  customerTimeline,
   type InteractionEvent,
   type StaffRef,
   type StoreRef,
   type TimelineCustomer,
   type TimelineEvent,
   type TimelineOptions,
+  timelineEventsJson,
+  timelineFromEvents,
+  timelinePage,
 } from './timeline.ts';
 
 /**
  * The customer 360 (MISSION §1): everything a member of staff needs at the counter or on the phone, in
  * one answer — who they are and what they may be sent, how valuable they are, what they buy, what
  * happened lately, what is still open, what to ask about ("last time you had this problem — how is it
- * now?") and what colleagues at any store noted. Opened on every visit and call, so every part is one
- * query keyed on customer_id and all of them run at once.
+ * now?") and what colleagues at any store noted. Opened on every visit and call, so the whole answer is
+ * one statement: each section a subquery keyed on customer_id (Citus routes them all to the customer's
+ * shard) that builds its part as json in the shape the API returns — money cast to text, times written
+ * as ISO strings — so that the server only parses it. Each statement costs the server far more CPU
+ * (building, protocol, parsing) than the database spends on these index lookups.
  */
 
 /** Resolved complaints and requests are worth asking about for this long. */
@@ -140,136 +146,130 @@ const NO_MEASURES: Measures = {
   tenure_days: null,
 };
 
-async function measures(database: Database, customerId: number): Promise<Measures> {
-  const row = await database.db
-    .selectFrom('customer_measures')
-    .select([
-      'as_of',
-      'tier',
-      'tier_rank',
-      'r_score',
-      'f_score',
-      'm_score',
-      'rfm_cell',
-      'rfm_group',
-      'total_spend',
-      'gross_margin',
-      'returns_amount',
-      'average_order_value',
-      'recency_days',
-      'orders_count',
-      'tenure_days',
-    ])
-    .where('customer_id', '=', customerId)
-    .executeTakeFirst();
-  return row ? { computed: true, ...row } : NO_MEASURES;
-}
-
-async function lifetimeValue(database: Database, customerId: number): Promise<LifetimeValue | null> {
-  const row = await customerClv(database, customerId);
-  if (!row) return null;
-  return {
-    clv: row.clv,
-    expected_spend: row.expected_spend,
-    expected_purchases_next_year: row.expected_purchases_next_year,
-    probability_alive: row.probability_alive,
-    computed_at: row.computed_at.toISOString(),
-    model: { id: row.model_id, purchase_model: row.purchase_model, calibration_end: row.calibration_end },
-  };
-}
-
-/** One statement: order totals, returns and the top categories (money cast to text before json). */
-async function purchaseSummary(database: Database, customerId: number): Promise<PurchaseSummary> {
-  const result = await sql<{
-    orders_count: number;
-    total_spend: string;
-    first_purchase_at: Date | null;
-    last_purchase_at: Date | null;
-    returns_amount: string;
-    favourite_categories: FavouriteCategory[];
-  }>`
-with categories as (
-  select p.category, sum(ol.amount) as spend
-  from order_lines ol join products p on p.id = ol.product_id
-  where ol.customer_id = ${customerId}
-  group by p.category
-), top as (
-  select category, spend, spend / nullif(sum(spend) over (), 0) as share
-  from categories
-  order by spend desc, category
-  limit ${FAVOURITE_CATEGORIES}
-)
-select o.orders_count, o.total_spend::text as total_spend, o.first_purchase_at, o.last_purchase_at,
-  (select coalesce(sum(r.amount), 0)::text from returns r where r.customer_id = ${customerId}) as returns_amount,
-  coalesce((select json_agg(json_build_object(
-      'category', t.category, 'spend', t.spend::text, 'share', round(coalesce(t.share, 0), 4)::float8
-    ) order by t.spend desc, t.category) from top t), '[]'::json) as favourite_categories
-from (
-  select count(*)::int as orders_count, coalesce(sum(total), 0) as total_spend,
-         min(ordered_at) as first_purchase_at, max(ordered_at) as last_purchase_at
-  from orders where customer_id = ${customerId}
-) o`.execute(database.db);
-  const row = result.rows[0]!;
-  return {
-    first_purchase_at: row.first_purchase_at?.toISOString() ?? null,
-    last_purchase_at: row.last_purchase_at?.toISOString() ?? null,
-    orders_count: row.orders_count,
-    total_spend: row.total_spend,
-    returns_amount: row.returns_amount,
-    favourite_categories: row.favourite_categories,
-  };
-}
-
-/** Open interactions and the complaints/requests worth a follow-up, in one query. */
-async function openAndRecent(database: Database, customerId: number, followUpSince: Date) {
-  const rows = await database.db
-    .selectFrom('interactions as i')
-    .leftJoin('stores as s', 's.id', 'i.store_id')
-    .leftJoin('staff as st', 'st.id', 'i.owner_staff_id')
-    .select([
-      'i.id',
-      'i.kind',
-      'i.channel',
-      'i.status',
-      'i.subject',
-      'i.body',
-      'i.opened_at',
-      'i.first_response_at',
-      'i.resolved_at',
-      's.id as store_id',
-      's.code as store_code',
-      's.name as store_name',
-      'st.id as owner_id',
-      'st.name as owner_name',
-    ])
-    .where('i.customer_id', '=', customerId)
-    .where((eb) =>
-      eb.or([
-        eb('i.status', 'in', ['open', 'waiting']),
-        eb.and([eb('i.kind', 'in', ['complaint', 'request']), eb('i.resolved_at', '>=', followUpSince)]),
-      ]),
+/** The refreshed measures as json, or null until `kizuna analytics refresh` has run for the customer. */
+function measuresJson(customerId: number): RawBuilder<Measures | null> {
+  return sql<Measures | null>`(
+    select json_build_object(
+      'computed', true, 'as_of', m.as_of, 'tier', m.tier, 'tier_rank', m.tier_rank,
+      'r_score', m.r_score, 'f_score', m.f_score, 'm_score', m.m_score,
+      'rfm_cell', m.rfm_cell, 'rfm_group', m.rfm_group, 'total_spend', m.total_spend::text,
+      'gross_margin', m.gross_margin::text, 'returns_amount', m.returns_amount::text,
+      'average_order_value', m.average_order_value::text, 'recency_days', m.recency_days,
+      'orders_count', m.orders_count, 'tenure_days', m.tenure_days
     )
-    .orderBy('i.opened_at', 'desc')
-    .orderBy('i.id', 'desc')
-    .limit(2 * MAX_OPEN_ITEMS)
-    .execute();
-  return rows.map((r) => ({
-    ...r,
-    store:
-      r.store_id === null || r.store_code === null || r.store_name === null
-        ? null
-        : { id: r.store_id, code: r.store_code, name: r.store_name },
-    owner: r.owner_id === null || r.owner_name === null ? null : { id: r.owner_id, name: r.owner_name },
-  }));
+    from customer_measures m
+    where m.customer_id = ${customerId}
+  )`;
 }
 
-const day = (date: Date) => date.toISOString().slice(0, 10);
+/** A float for json: JSON has no NaN or Infinity, so they become null (as JSON.stringify writes them). */
+function jsonFloat(column: string): RawBuilder<number | null> {
+  return sql<number | null>`case when ${sql.ref(column)} in ('NaN', 'Infinity', '-Infinity') then null
+    else ${sql.ref(column)} end`;
+}
+
+/** The stored lifetime value and the model that gave it, as json; null when none was predicted. */
+function lifetimeValueJson(customerId: number): RawBuilder<LifetimeValue | null> {
+  return sql<LifetimeValue | null>`(
+    select json_build_object(
+      'clv', v.clv::text, 'expected_spend', v.expected_spend::text,
+      'expected_purchases_next_year', ${jsonFloat('v.expected_purchases_next_year')},
+      'probability_alive', ${jsonFloat('v.probability_alive')},
+      'computed_at', ${isoTime('v.computed_at')},
+      'model', json_build_object(
+        'id', cm.id, 'purchase_model', cm.purchase_model, 'calibration_end', cm.calibration_end
+      )
+    )
+    from customer_clv v
+    join clv_models cm on cm.id = v.model_id
+    where v.customer_id = ${customerId}
+  )`;
+}
+
+/**
+ * The purchase summary as json, live from the orders: order totals, returns, and the top categories by
+ * line spend with their share of all line spend (the window runs over every category before the limit).
+ */
+function purchaseSummaryJson(customerId: number): RawBuilder<PurchaseSummary> {
+  return sql<PurchaseSummary>`(
+    select json_build_object(
+      'first_purchase_at', ${isoTime('o.first_purchase_at')},
+      'last_purchase_at', ${isoTime('o.last_purchase_at')},
+      'orders_count', o.orders_count,
+      'total_spend', o.total_spend::text,
+      'returns_amount', (
+        select coalesce(sum(r.amount), 0)::text from returns r where r.customer_id = ${customerId}
+      ),
+      'favourite_categories', coalesce((
+        select json_agg(json_build_object(
+          'category', t.category, 'spend', t.spend::text, 'share', round(coalesce(t.share, 0), 4)::float8
+        ) order by t.spend desc, t.category)
+        from (
+          select p.category, sum(ol.amount) as spend,
+                 sum(ol.amount) / nullif(sum(sum(ol.amount)) over (), 0) as share
+          from order_lines ol join products p on p.id = ol.product_id
+          where ol.customer_id = ${customerId}
+          group by p.category
+          order by spend desc, p.category
+          limit ${FAVOURITE_CATEGORIES}
+        ) t
+      ), '[]'::json)
+    )
+    from (
+      select count(*)::int as orders_count, coalesce(sum(total), 0) as total_spend,
+             min(ordered_at) as first_purchase_at, max(ordered_at) as last_purchase_at
+      from orders
+      where customer_id = ${customerId}
+    ) o
+  )`;
+}
+
+/** An open interaction, or a complaint or request resolved lately (times as ISO strings). */
+type OpenOrRecent = {
+  id: number;
+  kind: InteractionKind;
+  channel: InteractionChannel;
+  status: InteractionStatus;
+  subject: string | null;
+  body: string | null;
+  opened_at: string;
+  first_response_at: string | null;
+  resolved_at: string | null;
+  store: StoreRef | null;
+  owner: StaffRef | null;
+};
+
+/** Open interactions and the complaints/requests worth a follow-up, newest first, as one json array. */
+function openAndRecentJson(customerId: number, followUpSince: Date): RawBuilder<OpenOrRecent[]> {
+  return sql<OpenOrRecent[]>`coalesce((
+    select json_agg(json_build_object(
+      'id', i.id, 'kind', i.kind, 'channel', i.channel, 'status', i.status, 'subject', i.subject,
+      'body', i.body, 'opened_at', ${isoTime('i.opened_at')},
+      'first_response_at', ${isoTime('i.first_response_at')}, 'resolved_at', ${isoTime('i.resolved_at')},
+      'store', ${storeJson('s')}, 'owner', ${staffJson('st')}
+    ) order by i.opened_at desc, i.id desc)
+    from (
+      select *
+      from interactions
+      where customer_id = ${customerId}
+        and (status in ('open', 'waiting')
+             or (kind in ('complaint', 'request') and resolved_at >= ${followUpSince}))
+      order by opened_at desc, id desc
+      limit ${2 * MAX_OPEN_ITEMS}
+    ) i
+    left join stores s on s.id = i.store_id
+    left join staff st on st.id = i.owner_staff_id
+  ), '[]'::json)`;
+}
+
+/** The day of an ISO time, e.g. 2024-04-01. */
+const day = (iso: string) => iso.slice(0, 10);
 
 function followUpPrompt(
   kind: 'complaint' | 'request',
   subject: string | null,
-  opened: Date,
-  resolved: Date | null,
+  opened: string,
+  resolved: string | null,
 ) {
   const what = subject ? `「${subject}」` : kind === 'complaint' ? 'a problem' : 'a request';
   return resolved === null
@@ -306,15 +306,34 @@ export async function customer360(
 ): Promise<Customer360> {
   const now = options.now ?? new Date();
   const followUpSince = new Date(now.getTime() - FOLLOW_UP_DAYS * 86_400_000);
-  const [timeline, measured, clv, purchases, interactions, notes, canRead] = await Promise.all([
-    customerTimeline(database, customerId, options.timeline),
-    measures(database, customerId),
-    lifetimeValue(database, customerId),
-    purchaseSummary(database, customerId),
-    openAndRecent(database, customerId, followUpSince),
-    listPreferenceNotes(database, customerId),
+  const page = timelinePage(options.timeline);
+  // One statement, one row: every section of this customer's 360, each a json value (see above). The
+  // owner's complaint rule is read from the settings cache, mostly without a statement.
+  const [result, canRead] = await Promise.all([
+    sql<{
+      customer: TimelineCustomer | null;
+      events: TimelineEvent[];
+      measures: Measures | null;
+      lifetime_value: LifetimeValue | null;
+      purchases: PurchaseSummary;
+      interactions: OpenOrRecent[];
+      notes: PreferenceNote[];
+    }>`
+      select ${customerRecordJson(customerId)} as customer,
+             ${timelineEventsJson(customerId, page)} as events,
+             ${measuresJson(customerId)} as measures,
+             ${lifetimeValueJson(customerId)} as lifetime_value,
+             ${purchaseSummaryJson(customerId)} as purchases,
+             ${openAndRecentJson(customerId, followUpSince)} as interactions,
+             ${preferenceNotesJson(customerId, { includeObsolete: false })} as notes`.execute(database.db),
     canReadComplaintText(database, actor.role),
   ]);
+  const row = result.rows[0];
+  if (!row?.customer) {
+    throw new KizunaError('customer_not_found', `No customer with id ${customerId}`, { status: 404 });
+  }
+  const timeline = { customer: row.customer, ...timelineFromEvents(row.events, page) };
+  const interactions = row.interactions;
 
   const erased = timeline.customer.erased_at !== null;
   // Erasure already removed the personal values; blanking them here as well means a later column that
@@ -337,15 +356,15 @@ export async function customer360(
       body: i.body,
       store: i.store,
       owner: i.owner,
-      opened_at: i.opened_at.toISOString(),
-      first_response_at: i.first_response_at?.toISOString() ?? null,
+      opened_at: i.opened_at,
+      first_response_at: i.first_response_at,
     }));
   const open_interactions: OpenInteraction[] = redactInteractions(open, canRead);
 
   const follow_ups: FollowUpPrompt[] = interactions.flatMap((i) => {
     if (i.kind !== 'complaint' && i.kind !== 'request') return [];
     const unresolved = i.status === 'open' || i.status === 'waiting';
-    const recentlyResolved = i.resolved_at !== null && i.resolved_at >= followUpSince;
+    const recentlyResolved = i.resolved_at !== null && Date.parse(i.resolved_at) >= followUpSince.getTime();
     if (!unresolved && !recentlyResolved) return [];
     return [
       {
@@ -353,8 +372,8 @@ export async function customer360(
         interaction_kind: i.kind,
         subject: i.subject,
         status: i.status,
-        opened_at: i.opened_at.toISOString(),
-        resolved_at: i.resolved_at?.toISOString() ?? null,
+        opened_at: i.opened_at,
+        resolved_at: i.resolved_at,
         store: i.store,
         prompt: followUpPrompt(i.kind, i.subject, i.opened_at, unresolved ? null : i.resolved_at),
       },
@@ -363,13 +382,13 @@ export async function customer360(
 
   return {
     customer,
-    measures: measured,
-    lifetime_value: clv,
-    purchases,
+    measures: row.measures ?? NO_MEASURES,
+    lifetime_value: row.lifetime_value,
+    purchases: row.purchases,
     timeline: { events, has_more: timeline.has_more },
     open_interactions,
     follow_ups,
-    preference_notes: notes,
+    preference_notes: row.notes,
     complaint_text_hidden: !canRead,
   };
 }

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { type Actor, ForbiddenError } from '../auth/index.ts';
 import type { ConsentChannel, Database, Schema } from '../db/index.ts';
@@ -199,76 +199,76 @@ export function actorSource(actor: Actor): string {
 
 type Db = Kysely<Schema>;
 
-async function currentConsents(db: Db, customerId: number): Promise<CurrentConsent[]> {
-  // The latest row per channel is in force (ties on time: the later id).
-  const rows = await db
-    .selectFrom('consents')
-    .distinctOn('channel')
-    .select(['channel', 'granted', 'recorded_at', 'source'])
-    .where('customer_id', '=', customerId)
-    .orderBy('channel')
-    .orderBy('recorded_at', 'desc')
-    .orderBy('id', 'desc')
-    .execute();
-  return rows.map((c) => ({
-    channel: c.channel,
-    granted: c.granted,
-    recorded_at: c.recorded_at.toISOString(),
-    source: c.source,
-  }));
+/**
+ * SQL that writes values the way the API does, so that a section built as json in SQL parses into the
+ * very object the API returns (no mapping in TypeScript). Objects are `json`, not `jsonb`: json keeps
+ * the keys in the order written, which is the order the API's answers have always had.
+ */
+
+/** A timestamp as JavaScript's toISOString writes it: UTC, to the millisecond (truncated), then Z. */
+export function isoTime(column: string): RawBuilder<string> {
+  return sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/** `{id, code, name}` of the store joined as `alias`, or null when there is none. */
+export function storeJson(alias: string): RawBuilder<StoreRef | null> {
+  const column = (name: string) => sql.ref(`${alias}.${name}`);
+  return sql<StoreRef | null>`case when ${column('id')} is null then null
+    else json_build_object('id', ${column('id')}, 'code', ${column('code')}, 'name', ${column('name')}) end`;
+}
+
+/** `{id, name}` of the staff member joined as `alias`, or null when there is none. */
+export function staffJson(alias: string): RawBuilder<StaffRef | null> {
+  const column = (name: string) => sql.ref(`${alias}.${name}`);
+  return sql<StaffRef | null>`case when ${column('id')} is null then null
+    else json_build_object('id', ${column('id')}, 'name', ${column('name')}) end`;
+}
+
+/**
+ * The customer's record as one json value (null when there is no such customer), for use inside a
+ * larger statement: the 360 and the timeline read it in the same statement as their other sections.
+ * Consents in force: the latest row per channel (ties on time: the later id), in channel order.
+ */
+export function customerRecordJson(customerId: number): RawBuilder<CustomerRecord | null> {
+  return sql<CustomerRecord | null>`(
+    select json_build_object(
+      'id', c.id, 'external_id', c.external_id, 'name', c.name, 'name_kana', c.name_kana,
+      'email', c.email, 'phone', c.phone, 'postal_code', c.postal_code, 'address', c.address,
+      'birth_date', c.birth_date, 'tags', c.tags, 'custom_fields', c.custom_fields,
+      'acquisition_source', c.acquisition_source,
+      'referred_by', case when r.id is null then null
+        else json_build_object('id', r.id, 'external_id', r.external_id) end,
+      'do_not_contact', c.do_not_contact, 'merged_into_customer_id', c.merged_into_customer_id,
+      'erased_at', ${isoTime('c.erased_at')}, 'created_at', ${isoTime('c.created_at')},
+      'updated_at', ${isoTime('c.updated_at')},
+      'home_store', ${storeJson('s')}, 'account_owner', ${staffJson('st')},
+      'consents', coalesce((
+        select json_agg(json_build_object(
+          'channel', k.channel, 'granted', k.granted, 'recorded_at', ${isoTime('k.recorded_at')},
+          'source', k.source
+        ) order by k.channel)
+        from (
+          select distinct on (channel) channel, granted, recorded_at, source
+          from consents
+          where customer_id = ${customerId}
+          order by channel, recorded_at desc, id desc
+        ) k
+      ), '[]'::json)
+    )
+    from customers c
+    left join stores s on s.id = c.home_store_id
+    left join staff st on st.id = c.account_owner_staff_id
+    left join customers r on r.id = c.referred_by_customer_id
+    where c.id = ${customerId}
+  )`;
 }
 
 /** One customer's record with consents in force, or null: the one reader of a customer's identity. */
 export async function customerRecord(db: Db, customerId: number): Promise<CustomerRecord | null> {
-  const [row, consents] = await Promise.all([
-    db
-      .selectFrom('customers as c')
-      .leftJoin('stores as s', 's.id', 'c.home_store_id')
-      .leftJoin('staff as st', 'st.id', 'c.account_owner_staff_id')
-      .leftJoin('customers as r', 'r.id', 'c.referred_by_customer_id')
-      .selectAll('c')
-      .select([
-        's.id as store_id',
-        's.code as store_code',
-        's.name as store_name',
-        'st.id as owner_id',
-        'st.name as owner_name',
-        'r.id as referrer_id',
-        'r.external_id as referrer_external_id',
-      ])
-      .where('c.id', '=', customerId)
-      .executeTakeFirst(),
-    currentConsents(db, customerId),
-  ]);
-  if (!row) return null;
-  return {
-    id: row.id,
-    external_id: row.external_id,
-    name: row.name,
-    name_kana: row.name_kana,
-    email: row.email,
-    phone: row.phone,
-    postal_code: row.postal_code,
-    address: row.address,
-    birth_date: row.birth_date,
-    tags: row.tags,
-    custom_fields: row.custom_fields,
-    acquisition_source: row.acquisition_source,
-    referred_by:
-      row.referrer_id === null ? null : { id: row.referrer_id, external_id: row.referrer_external_id },
-    do_not_contact: row.do_not_contact,
-    merged_into_customer_id: row.merged_into_customer_id,
-    erased_at: row.erased_at?.toISOString() ?? null,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-    home_store:
-      row.store_id === null || row.store_code === null || row.store_name === null
-        ? null
-        : { id: row.store_id, code: row.store_code, name: row.store_name },
-    account_owner:
-      row.owner_id === null || row.owner_name === null ? null : { id: row.owner_id, name: row.owner_name },
-    consents,
-  };
+  const result = await sql<{
+    record: CustomerRecord | null;
+  }>`select ${customerRecordJson(customerId)} as record`.execute(db);
+  return result.rows[0]?.record ?? null;
 }
 
 async function readCustomer(db: Db, customerId: number): Promise<CustomerRecord> {

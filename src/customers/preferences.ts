@@ -1,7 +1,9 @@
+import { type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import type { Actor } from '../auth/index.ts';
 import type { Database, PreferenceSource } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
+import { isoTime, staffJson, storeJson } from './customer-records.ts';
 import type { StaffRef, StoreRef } from './timeline.ts';
 
 /**
@@ -158,57 +160,39 @@ export async function addPreferenceNote(
   return written!;
 }
 
+/**
+ * The customer's notes, newest first, as one json array (each element a PreferenceNote), for use inside
+ * a larger statement: the 360 reads the notes in force in the same statement as its other sections.
+ */
+export function preferenceNotesJson(
+  customerId: number,
+  options: { includeObsolete: boolean; noteId?: number },
+): RawBuilder<PreferenceNote[]> {
+  return sql<PreferenceNote[]>`coalesce((
+    select json_agg(json_build_object(
+      'id', pr.id, 'key', pr.key, 'value', pr.value, 'note', pr.note, 'source', pr.source,
+      'author', ${staffJson('author')}, 'store', ${storeJson('s')}, 'noted_at', ${isoTime('pr.noted_at')},
+      'obsolete', pr.obsolete_at is not null, 'obsolete_at', ${isoTime('pr.obsolete_at')},
+      'obsoleted_by', ${staffJson('marker')}, 'obsolete_reason', pr.obsolete_reason
+    ) order by pr.noted_at desc, pr.id desc)
+    from preferences pr
+    left join stores s on s.id = pr.store_id
+    left join staff author on author.id = pr.author_staff_id
+    left join staff marker on marker.id = pr.obsoleted_by_staff_id
+    where pr.customer_id = ${customerId}
+      ${options.includeObsolete ? sql`` : sql`and pr.obsolete_at is null`}
+      ${options.noteId === undefined ? sql`` : sql`and pr.id = ${options.noteId}`}
+  ), '[]'::json)`;
+}
+
 async function preferenceNotes(
   database: Database,
   customerId: number,
   options: { includeObsolete: boolean; noteId?: number },
 ): Promise<PreferenceNote[]> {
-  const rows = await database.db
-    .selectFrom('preferences as pr')
-    .leftJoin('stores as s', 's.id', 'pr.store_id')
-    .leftJoin('staff as author', 'author.id', 'pr.author_staff_id')
-    .leftJoin('staff as marker', 'marker.id', 'pr.obsoleted_by_staff_id')
-    .select([
-      'pr.id',
-      'pr.key',
-      'pr.value',
-      'pr.note',
-      'pr.source',
-      'pr.noted_at',
-      'pr.obsolete_at',
-      'pr.obsolete_reason',
-      's.id as store_id',
-      's.code as store_code',
-      's.name as store_name',
-      'author.id as author_id',
-      'author.name as author_name',
-      'marker.id as marker_id',
-      'marker.name as marker_name',
-    ])
-    .where('pr.customer_id', '=', customerId)
-    .$if(!options.includeObsolete, (q) => q.where('pr.obsolete_at', 'is', null))
-    .$if(options.noteId !== undefined, (q) => q.where('pr.id', '=', options.noteId!))
-    .orderBy('pr.noted_at', 'desc')
-    .orderBy('pr.id', 'desc')
-    .execute();
-  return rows.map((r) => ({
-    id: r.id,
-    key: r.key,
-    value: r.value,
-    note: r.note,
-    source: r.source,
-    author: r.author_id === null || r.author_name === null ? null : { id: r.author_id, name: r.author_name },
-    store:
-      r.store_id === null || r.store_code === null || r.store_name === null
-        ? null
-        : { id: r.store_id, code: r.store_code, name: r.store_name },
-    noted_at: r.noted_at.toISOString(),
-    obsolete: r.obsolete_at !== null,
-    obsolete_at: r.obsolete_at?.toISOString() ?? null,
-    obsoleted_by:
-      r.marker_id === null || r.marker_name === null ? null : { id: r.marker_id, name: r.marker_name },
-    obsolete_reason: r.obsolete_reason,
-  }));
+  const result = await sql<{ notes: PreferenceNote[] }>`
+    select ${preferenceNotesJson(customerId, options)} as notes`.execute(database.db);
+  return result.rows[0]!.notes;
 }
 
 /** The customer's notes, newest first: the current ones, or with `includeObsolete` every note ever written. */

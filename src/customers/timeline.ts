@@ -9,7 +9,13 @@ import type {
   TouchChannel,
 } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
-import { type CustomerRecord, customerRecord } from './customer-records.ts';
+import {
+  type CustomerRecord,
+  customerRecordJson,
+  isoTime,
+  staffJson,
+  storeJson,
+} from './customer-records.ts';
 
 /**
  * One customer's file (MISSION §1): who they are, what they may be sent, and everything that happened
@@ -138,271 +144,122 @@ export type TimelineOptions = {
   kinds?: readonly TimelineKind[];
 };
 
-function iso(value: Date): string;
-function iso(value: Date | null): string | null;
-function iso(value: Date | null): string | null {
-  return value === null ? null : value.toISOString();
-}
-
-function storeRef(id: number | null, code: string | null, name: string | null): StoreRef | null {
-  return id === null || code === null || name === null ? null : { id, code, name };
-}
-
-function staffRef(id: number | null, name: string | null): StaffRef | null {
-  return id === null || name === null ? null : { id, name };
-}
-
 /**
- * Every event query orders on the timestamp truncated to milliseconds — the precision JavaScript dates
- * and the API carry — then on id, exactly as the merge below does; so each kind's top rows are the rows
- * the merged list needs, even when events differ only in microseconds.
+ * Events are ordered on their timestamp truncated to milliseconds — the precision JavaScript dates and
+ * the API carry — so that two events differing only in microseconds tie, and the tie-break decides.
  */
 function atMillis(column: string): RawBuilder<Date> {
   return sql<Date>`date_trunc('milliseconds', ${sql.ref(column)})`;
 }
 
-function money(column: string): RawBuilder<string> {
-  return sql<string>`${sql.ref(column)}::text`;
-}
-
 type Query = { customerId: number; before: Date | undefined; fetch: number };
 
-async function orderEvents(database: Database, { customerId, before, fetch }: Query): Promise<OrderEvent[]> {
-  // One correlated json_agg per order, inside the same statement: no query per order (no N+1). Money is
-  // cast to text first, because json would turn numeric into a float.
-  const lines = sql<OrderLine[]>`coalesce((
-    select json_agg(json_build_object(
-      'line_no', ol.line_no, 'sku', p.sku, 'product_name', p.name, 'category', p.category,
-      'quantity', ol.quantity, 'unit_price', ol.unit_price::text, 'amount', ol.amount::text
-    ) order by ol.line_no)
-    from order_lines ol join products p on p.id = ol.product_id
-    where ol.customer_id = ${customerId} and ol.order_id = o.id
-  ), '[]'::json)`;
-  const rows = await database.db
-    .selectFrom('orders as o')
-    .leftJoin('stores as s', 's.id', 'o.store_id')
-    .select([
-      'o.id',
-      'o.external_id',
-      'o.ordered_at',
-      'o.currency',
-      money('o.total').as('total'),
-      's.id as store_id',
-      's.code as store_code',
-      's.name as store_name',
-      lines.as('lines'),
-    ])
-    .where('o.customer_id', '=', customerId)
-    .$if(before !== undefined, (q) => q.where('o.ordered_at', '<', before!))
-    .orderBy(atMillis('o.ordered_at'), 'desc')
-    .orderBy('o.id', 'desc')
-    .limit(fetch)
-    .execute();
-  return rows.map((r) => ({
-    kind: 'order',
-    at: iso(r.ordered_at),
-    id: r.id,
-    external_id: r.external_id,
-    store: storeRef(r.store_id, r.store_code, r.store_name),
-    currency: r.currency.trim(),
-    total: r.total,
-    lines: r.lines,
-  }));
+function beforeFilter(column: string, before: Date | undefined): RawBuilder<unknown> {
+  return before === undefined ? sql`` : sql`and ${sql.ref(column)} < ${before}`;
 }
 
-async function returnEvents(
-  database: Database,
-  { customerId, before, fetch }: Query,
-): Promise<ReturnEvent[]> {
-  const rows = await database.db
-    .selectFrom('returns as r')
-    .innerJoin('products as p', 'p.id', 'r.product_id')
-    // Joined on customer_id too: orders and returns are co-located by customer (Citus).
-    .leftJoin('orders as o', (join) =>
-      join.onRef('o.customer_id', '=', 'r.customer_id').onRef('o.id', '=', 'r.order_id'),
-    )
-    .leftJoin('stores as s', 's.id', 'o.store_id')
-    .select([
-      'r.id',
-      'r.external_id',
-      'r.returned_at',
-      'r.order_id',
-      'o.external_id as order_external_id',
-      'o.currency',
-      's.id as store_id',
-      's.code as store_code',
-      's.name as store_name',
-      'p.sku',
-      'p.name as product_name',
-      'p.category',
-      'r.quantity',
-      money('r.amount').as('amount'),
-      'r.reason',
-    ])
-    .where('r.customer_id', '=', customerId)
-    .$if(before !== undefined, (q) => q.where('r.returned_at', '<', before!))
-    .orderBy(atMillis('r.returned_at'), 'desc')
-    .orderBy('r.id', 'desc')
-    .limit(fetch)
-    .execute();
-  return rows.map((r) => ({
-    kind: 'return',
-    at: iso(r.returned_at),
-    id: r.id,
-    external_id: r.external_id,
-    order_id: r.order_id,
-    order_external_id: r.order_external_id,
-    store: storeRef(r.store_id, r.store_code, r.store_name),
-    // A return without an order has no currency of its own; the schema's default currency applies.
-    currency: r.currency?.trim() ?? 'JPY',
-    sku: r.sku,
-    product_name: r.product_name,
-    category: r.category,
-    quantity: r.quantity,
-    amount: r.amount,
-    reason: r.reason,
-  }));
+/*
+ * One select per kind. Each gives the kind's newest `fetch` events as rows of (rank, at, id, event):
+ * `rank` is the kind's place in TIMELINE_KINDS (the tie-break), `at` the event's time to the
+ * millisecond, and `event` the event exactly as the API shows it, built as json in SQL (money cast to
+ * text, times written as ISO strings). Each filters on customer_id, so that Citus routes it to one shard.
+ */
+
+function orderEvents({ customerId, before, fetch }: Query): RawBuilder<unknown> {
+  // The lines of each order in the same statement (no query per order).
+  return sql`(
+    select 0 as rank, ${atMillis('o.ordered_at')} as at, o.id, json_build_object(
+      'kind', 'order', 'at', ${isoTime('o.ordered_at')}, 'id', o.id, 'external_id', o.external_id,
+      'store', ${storeJson('s')}, 'currency', btrim(o.currency), 'total', o.total::text,
+      'lines', coalesce((
+        select json_agg(json_build_object(
+          'line_no', ol.line_no, 'sku', p.sku, 'product_name', p.name, 'category', p.category,
+          'quantity', ol.quantity, 'unit_price', ol.unit_price::text, 'amount', ol.amount::text
+        ) order by ol.line_no)
+        from order_lines ol join products p on p.id = ol.product_id
+        where ol.customer_id = ${customerId} and ol.order_id = o.id
+      ), '[]'::json)
+    ) as event
+    from orders o
+    left join stores s on s.id = o.store_id
+    where o.customer_id = ${customerId} ${beforeFilter('o.ordered_at', before)}
+    order by ${atMillis('o.ordered_at')} desc, o.id desc
+    limit ${fetch}
+  )`;
 }
 
-async function touchEvents(database: Database, { customerId, before, fetch }: Query): Promise<TouchEvent[]> {
-  const rows = await database.db
-    .selectFrom('touches as t')
-    .select([
-      't.id',
-      't.external_id',
-      't.channel',
-      't.campaign',
-      't.flow',
-      't.variant',
-      't.subject',
-      money('t.cost').as('cost'),
-      't.sent_at',
-      't.delivered_at',
-      't.opened_at',
-      't.clicked_at',
-      't.bounced_at',
-    ])
-    .where('t.customer_id', '=', customerId)
-    .$if(before !== undefined, (q) => q.where('t.sent_at', '<', before!))
-    .orderBy(atMillis('t.sent_at'), 'desc')
-    .orderBy('t.id', 'desc')
-    .limit(fetch)
-    .execute();
-  return rows.map((r) => ({
-    kind: 'touch',
-    at: iso(r.sent_at),
-    id: r.id,
-    external_id: r.external_id,
-    channel: r.channel,
-    campaign: r.campaign,
-    flow: r.flow,
-    variant: r.variant,
-    subject: r.subject,
-    cost: r.cost,
-    delivered_at: iso(r.delivered_at),
-    opened_at: iso(r.opened_at),
-    clicked_at: iso(r.clicked_at),
-    bounced_at: iso(r.bounced_at),
-  }));
+function returnEvents({ customerId, before, fetch }: Query): RawBuilder<unknown> {
+  // Joined to the order on customer_id too: orders and returns are co-located by customer (Citus). A
+  // return without an order has no currency of its own; the schema's default currency applies.
+  return sql`(
+    select 1 as rank, ${atMillis('r.returned_at')} as at, r.id, json_build_object(
+      'kind', 'return', 'at', ${isoTime('r.returned_at')}, 'id', r.id, 'external_id', r.external_id,
+      'order_id', r.order_id, 'order_external_id', o.external_id, 'store', ${storeJson('s')},
+      'currency', coalesce(btrim(o.currency), 'JPY'), 'sku', p.sku, 'product_name', p.name,
+      'category', p.category, 'quantity', r.quantity, 'amount', r.amount::text, 'reason', r.reason
+    ) as event
+    from returns r
+    join products p on p.id = r.product_id
+    left join orders o on o.customer_id = r.customer_id and o.id = r.order_id
+    left join stores s on s.id = o.store_id
+    where r.customer_id = ${customerId} ${beforeFilter('r.returned_at', before)}
+    order by ${atMillis('r.returned_at')} desc, r.id desc
+    limit ${fetch}
+  )`;
 }
 
-async function interactionEvents(
-  database: Database,
-  { customerId, before, fetch }: Query,
-): Promise<InteractionEvent[]> {
-  const rows = await database.db
-    .selectFrom('interactions as i')
-    .leftJoin('stores as s', 's.id', 'i.store_id')
-    .leftJoin('staff as st', 'st.id', 'i.owner_staff_id')
-    .select([
-      'i.id',
-      'i.external_id',
-      'i.kind',
-      'i.channel',
-      'i.status',
-      'i.subject',
-      'i.body',
-      's.id as store_id',
-      's.code as store_code',
-      's.name as store_name',
-      'st.id as owner_id',
-      'st.name as owner_name',
-      'i.duration_seconds',
-      'i.opened_at',
-      'i.first_response_at',
-      'i.resolved_at',
-    ])
-    .where('i.customer_id', '=', customerId)
-    .$if(before !== undefined, (q) => q.where('i.opened_at', '<', before!))
-    .orderBy(atMillis('i.opened_at'), 'desc')
-    .orderBy('i.id', 'desc')
-    .limit(fetch)
-    .execute();
-  return rows.map((r) => ({
-    kind: 'interaction',
-    at: iso(r.opened_at),
-    id: r.id,
-    external_id: r.external_id,
-    interaction_kind: r.kind,
-    channel: r.channel,
-    status: r.status,
-    subject: r.subject,
-    body: r.body,
-    store: storeRef(r.store_id, r.store_code, r.store_name),
-    owner: staffRef(r.owner_id, r.owner_name),
-    duration_seconds: r.duration_seconds,
-    opened_at: iso(r.opened_at),
-    first_response_at: iso(r.first_response_at),
-    resolved_at: iso(r.resolved_at),
-  }));
+function touchEvents({ customerId, before, fetch }: Query): RawBuilder<unknown> {
+  return sql`(
+    select 2 as rank, ${atMillis('t.sent_at')} as at, t.id, json_build_object(
+      'kind', 'touch', 'at', ${isoTime('t.sent_at')}, 'id', t.id, 'external_id', t.external_id,
+      'channel', t.channel, 'campaign', t.campaign, 'flow', t.flow, 'variant', t.variant,
+      'subject', t.subject, 'cost', t.cost::text, 'delivered_at', ${isoTime('t.delivered_at')},
+      'opened_at', ${isoTime('t.opened_at')}, 'clicked_at', ${isoTime('t.clicked_at')},
+      'bounced_at', ${isoTime('t.bounced_at')}
+    ) as event
+    from touches t
+    where t.customer_id = ${customerId} ${beforeFilter('t.sent_at', before)}
+    order by ${atMillis('t.sent_at')} desc, t.id desc
+    limit ${fetch}
+  )`;
 }
 
-async function preferenceEvents(
-  database: Database,
-  { customerId, before, fetch }: Query,
-): Promise<PreferenceEvent[]> {
-  const rows = await database.db
-    .selectFrom('preferences as pr')
-    .leftJoin('stores as s', 's.id', 'pr.store_id')
-    .leftJoin('staff as st', 'st.id', 'pr.author_staff_id')
-    .select([
-      'pr.id',
-      'pr.external_id',
-      'pr.key',
-      'pr.value',
-      'pr.note',
-      'pr.source',
-      's.id as store_id',
-      's.code as store_code',
-      's.name as store_name',
-      'st.id as author_id',
-      'st.name as author_name',
-      'pr.noted_at',
-      'pr.obsolete_at',
-    ])
-    .where('pr.customer_id', '=', customerId)
-    .$if(before !== undefined, (q) => q.where('pr.noted_at', '<', before!))
-    .orderBy(atMillis('pr.noted_at'), 'desc')
-    .orderBy('pr.id', 'desc')
-    .limit(fetch)
-    .execute();
-  return rows.map((r) => ({
-    kind: 'preference',
-    at: iso(r.noted_at),
-    id: r.id,
-    external_id: r.external_id,
-    key: r.key,
-    value: r.value,
-    note: r.note,
-    source: r.source,
-    store: storeRef(r.store_id, r.store_code, r.store_name),
-    author: staffRef(r.author_id, r.author_name),
-    obsolete: r.obsolete_at !== null,
-    obsolete_at: iso(r.obsolete_at),
-  }));
+function interactionEvents({ customerId, before, fetch }: Query): RawBuilder<unknown> {
+  return sql`(
+    select 3 as rank, ${atMillis('i.opened_at')} as at, i.id, json_build_object(
+      'kind', 'interaction', 'at', ${isoTime('i.opened_at')}, 'id', i.id, 'external_id', i.external_id,
+      'interaction_kind', i.kind, 'channel', i.channel, 'status', i.status, 'subject', i.subject,
+      'body', i.body, 'store', ${storeJson('s')}, 'owner', ${staffJson('st')},
+      'duration_seconds', i.duration_seconds, 'opened_at', ${isoTime('i.opened_at')},
+      'first_response_at', ${isoTime('i.first_response_at')}, 'resolved_at', ${isoTime('i.resolved_at')}
+    ) as event
+    from interactions i
+    left join stores s on s.id = i.store_id
+    left join staff st on st.id = i.owner_staff_id
+    where i.customer_id = ${customerId} ${beforeFilter('i.opened_at', before)}
+    order by ${atMillis('i.opened_at')} desc, i.id desc
+    limit ${fetch}
+  )`;
 }
 
-const EVENT_QUERIES: Record<TimelineKind, (database: Database, query: Query) => Promise<TimelineEvent[]>> = {
+function preferenceEvents({ customerId, before, fetch }: Query): RawBuilder<unknown> {
+  return sql`(
+    select 4 as rank, ${atMillis('pr.noted_at')} as at, pr.id, json_build_object(
+      'kind', 'preference', 'at', ${isoTime('pr.noted_at')}, 'id', pr.id, 'external_id', pr.external_id,
+      'key', pr.key, 'value', pr.value, 'note', pr.note, 'source', pr.source,
+      'store', ${storeJson('s')}, 'author', ${staffJson('st')},
+      'obsolete', pr.obsolete_at is not null, 'obsolete_at', ${isoTime('pr.obsolete_at')}
+    ) as event
+    from preferences pr
+    left join stores s on s.id = pr.store_id
+    left join staff st on st.id = pr.author_staff_id
+    where pr.customer_id = ${customerId} ${beforeFilter('pr.noted_at', before)}
+    order by ${atMillis('pr.noted_at')} desc, pr.id desc
+    limit ${fetch}
+  )`;
+}
+
+const EVENT_QUERIES: Record<TimelineKind, (query: Query) => RawBuilder<unknown>> = {
   order: orderEvents,
   return: returnEvents,
   touch: touchEvents,
@@ -419,17 +276,10 @@ export function compareEvents(a: TimelineEvent, b: TimelineEvent): number {
   return b.id - a.id;
 }
 
-/**
- * One customer's identity and events, newest first. One query per event kind, each filtered on
- * customer_id (so Citus routes it to one shard) and limited to `limit + 1` rows, merged here: the newest
- * `limit` events overall are always among the newest `limit + 1` of each kind, and the extra row tells
- * whether more exist. Throws `customer_not_found` (404) when there is no such customer.
- */
-export async function customerTimeline(
-  database: Database,
-  customerId: number,
-  options: TimelineOptions = {},
-): Promise<Timeline> {
+/** The validated paging of a timeline: at most `limit` events, strictly before `before`, of `kinds`. */
+export type TimelinePage = { limit: number; before: Date | undefined; kinds: TimelineKind[] };
+
+export function timelinePage(options: TimelineOptions = {}): TimelinePage {
   const limit = options.limit ?? DEFAULT_TIMELINE_LIMIT;
   if (!Number.isSafeInteger(limit) || limit < 1) {
     throw new KizunaError('invalid_request', `limit must be a positive integer, not ${limit}`, {
@@ -441,16 +291,61 @@ export async function customerTimeline(
     throw new KizunaError('invalid_request', 'before must be a valid date', { field: 'before' });
   }
   const kinds = TIMELINE_KINDS.filter((kind) => options.kinds?.includes(kind) ?? true);
-  const query: Query = { customerId, before, fetch: limit + 1 };
-  const [customer, ...perKind] = await Promise.all([
-    customerRecord(database.db, customerId),
-    ...kinds.map((kind) => EVENT_QUERIES[kind](database, query)),
-  ]);
-  if (!customer) {
+  return { limit, before, kinds };
+}
+
+/**
+ * The newest `limit + 1` events of the page as one json array, in timeline order (compareEvents), for
+ * use inside a larger statement. The newest `limit` events overall are always among the newest
+ * `limit + 1` of each kind, so each kind's select stops there; the extra event, when there is one, tells
+ * that more exist (see `timelineFromEvents`).
+ */
+export function timelineEventsJson(customerId: number, page: TimelinePage): RawBuilder<TimelineEvent[]> {
+  if (page.kinds.length === 0) return sql<TimelineEvent[]>`'[]'::json`;
+  const query: Query = { customerId, before: page.before, fetch: page.limit + 1 };
+  const perKind = sql.join(
+    page.kinds.map((kind) => EVENT_QUERIES[kind](query)),
+    sql`\n    union all\n    `,
+  );
+  return sql<TimelineEvent[]>`(
+    select coalesce(json_agg(e.event order by e.at desc, e.rank, e.id desc), '[]'::json)
+    from (
+      select * from (
+        ${perKind}
+      ) per_kind
+      order by at desc, rank, id desc
+      limit ${query.fetch}
+    ) e
+  )`;
+}
+
+/** The events for the answer, and whether more exist, from what `timelineEventsJson` returned. */
+export function timelineFromEvents(
+  events: TimelineEvent[],
+  page: TimelinePage,
+): { events: TimelineEvent[]; has_more: boolean } {
+  return { events: events.slice(0, page.limit), has_more: events.length > page.limit };
+}
+
+/**
+ * One customer's identity and events, newest first, in one statement: the record and the merged events
+ * (see `timelineEventsJson`). Throws `customer_not_found` (404) when there is no such customer.
+ */
+export async function customerTimeline(
+  database: Database,
+  customerId: number,
+  options: TimelineOptions = {},
+): Promise<Timeline> {
+  const page = timelinePage(options);
+  // One row: the customer's record (null when there is no such customer) and the page's events.
+  const result = await sql<{ customer: CustomerRecord | null; events: TimelineEvent[] }>`
+    select ${customerRecordJson(customerId)} as customer,
+           ${timelineEventsJson(customerId, page)} as events`.execute(database.db);
+  const row = result.rows[0];
+  if (!row?.customer) {
     throw new KizunaError('customer_not_found', `No customer with id ${customerId}`, { status: 404 });
   }
-  const events = perKind.flat().sort(compareEvents);
-  return { customer, events: events.slice(0, limit), has_more: events.length > limit };
+  return { customer: row.customer, ...timelineFromEvents(row.events, page) };
 }
 
 const MAX_MERGE_HOPS = 32;
