@@ -26,6 +26,7 @@ export const PERMISSIONS = [
   'interactions:write',
   'reports:read', // analytics reports, CLV figures
   'analytics:run', // refresh measures
+  'segments:write', // save segments, snapshot their members
   'staff:manage', // accounts, roles, stores, passwords, API tokens
   'settings:manage',
   'audit:read',
@@ -40,7 +41,14 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   manager: ALL.filter(
     (p) => !['staff:manage', 'settings:manage', 'audit:read', 'customers:erase'].includes(p),
   ),
-  marketer: ['customers:read', 'catalog:read', 'touches:write', 'reports:read', 'analytics:run'],
+  marketer: [
+    'customers:read',
+    'catalog:read',
+    'touches:write',
+    'reports:read',
+    'analytics:run',
+    'segments:write',
+  ],
   store_staff: [
     'customers:read',
     'customers:write',

@@ -315,6 +315,40 @@ export type MeasuresRefreshesTable = {
 
 export type MeasuresDirtyCustomersTable = { customer_id: number };
 
+export type SegmentsTable = {
+  id: Generated<number>;
+  name: string;
+  description: string | null;
+  rules: ColumnType<unknown, string, string>;
+  owner_staff_id: number | null;
+  owner_name: string;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+};
+
+export type SegmentSizesTable = {
+  id: Generated<number>;
+  segment_id: number;
+  as_of: Timestamp;
+  members: number;
+  store_ids: number[] | null;
+  measured_at: CreatedAt;
+};
+
+export type SegmentSnapshotsTable = {
+  id: Generated<number>;
+  segment_id: number;
+  rules: ColumnType<unknown, string, string>;
+  as_of: Timestamp;
+  store_ids: number[] | null;
+  members: number;
+  taken_by_staff_id: number | null;
+  taken_by_name: string;
+  taken_at: CreatedAt;
+};
+
+export type SegmentSnapshotMembersTable = { customer_id: number; snapshot_id: number };
+
 /** The typed schema Kysely checks every query against. */
 export type Schema = {
   stores: StoresTable;
@@ -335,6 +369,10 @@ export type Schema = {
   tier_snapshots: TierSnapshotsTable;
   measures_refreshes: MeasuresRefreshesTable;
   measures_dirty_customers: MeasuresDirtyCustomersTable;
+  segments: SegmentsTable;
+  segment_sizes: SegmentSizesTable;
+  segment_snapshots: SegmentSnapshotsTable;
+  segment_snapshot_members: SegmentSnapshotMembersTable;
   staff_stores: StaffStoresTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;

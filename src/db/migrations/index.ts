@@ -6,6 +6,7 @@ import * as accounts from './004-accounts.ts';
 import * as customerMerge from './006-customer-merge.ts';
 import * as notebookPrivacy from './007-notebook-privacy.ts';
 import * as incrementalMeasures from './008-incremental-measures.ts';
+import * as segments from './009-segments.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '006-customer-merge': customerMerge,
   '007-notebook-privacy': notebookPrivacy,
   '008-incremental-measures': incrementalMeasures,
+  '009-segments': segments,
 };

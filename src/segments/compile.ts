@@ -1,0 +1,63 @@
+import { type RawBuilder, sql } from 'kysely';
+import { type Actor, customerInStores } from '../auth/index.ts';
+import type { Database } from '../db/index.ts';
+import { conditionKind, isGroup, isNot, type RuleNode } from './rules.ts';
+
+const CUSTOMER_ID = sql.ref('c.id') as RawBuilder<number>;
+
+/**
+ * The rule tree as one boolean SQL expression over the customer row `c`. Groups become and / or / not of
+ * their children; each condition is its kind's EXISTS / IN subquery keyed on `c.id`, so the whole tree is
+ * one statement (no query per customer) that Citus can push down to each shard, and every user value is a
+ * bound parameter.
+ */
+export function compileRules(node: RuleNode, asOf: Date): RawBuilder<boolean> {
+  if (isGroup(node)) {
+    if (node.children.length === 0) return node.op === 'and' ? sql<boolean>`true` : sql<boolean>`false`;
+    const parts = node.children.map((child) => compileRules(child, asOf));
+    return sql<boolean>`(${sql.join(parts, node.op === 'and' ? sql` and ` : sql` or `)})`;
+  }
+  if (isNot(node)) return sql<boolean>`(not ${compileRules(node.child, asOf)})`;
+  return conditionKind(node.kind).compile(node, { asOf, customerId: CUSTOMER_ID });
+}
+
+export type SegmentScope = {
+  /** The moment relative windows end at and after which nothing counts; default now. */
+  asOf: Date;
+  /** Whose stores limit the members (CLI_ACTOR: every store). */
+  actor: Actor;
+};
+
+/**
+ * Who can ever be a member: not merged into another customer, not erased, and one of the caller's
+ * stores' customers.
+ */
+function membersWhere(rules: RuleNode, scope: SegmentScope): RawBuilder<boolean> {
+  return sql<boolean>`c.merged_into_customer_id is null and c.erased_at is null
+    and ${customerInStores(scope.actor, CUSTOMER_ID)}
+    and ${compileRules(rules, scope.asOf)}`;
+}
+
+/** `select c.id from customers c where …`: the members' ids, in no particular order. */
+export function memberIdsQuery(rules: RuleNode, scope: SegmentScope): RawBuilder<{ id: number }> {
+  return sql<{ id: number }>`select c.id from customers c where ${membersWhere(rules, scope)}`;
+}
+
+export function memberCountQuery(rules: RuleNode, scope: SegmentScope): RawBuilder<{ members: number }> {
+  return sql<{
+    members: number;
+  }>`select count(*)::int as members from customers c where ${membersWhere(rules, scope)}`;
+}
+
+/** The count query's plan (with `analyze`: run, with actual times and rows), for debugging a slow segment. */
+export async function explainSegment(
+  database: Database,
+  rules: RuleNode,
+  scope: SegmentScope,
+  options: { analyze?: boolean } = {},
+): Promise<string> {
+  const query = memberCountQuery(rules, scope);
+  const explain = options.analyze ? sql`explain (analyze, buffers)` : sql`explain`;
+  const { rows } = await sql<{ 'QUERY PLAN': string }>`${explain} ${query}`.execute(database.db);
+  return rows.map((r) => r['QUERY PLAN']).join('\n');
+}

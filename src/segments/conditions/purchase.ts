@@ -1,0 +1,203 @@
+import { type RawBuilder, sql } from 'kysely';
+import { z } from 'zod';
+import {
+  type CompileContext,
+  type ConditionKind,
+  type CustomerRows,
+  cents,
+  days,
+  type EvaluateContext,
+  ids,
+  money,
+  texts,
+  windowStart,
+} from '../rules.ts';
+import { allOf, anyOf } from './sql-parts.ts';
+
+const count = z.number().int().min(0).max(1_000_000);
+
+/**
+ * "Bought A" in every form: a product, any of several, a category; at least / at most N orders or an
+ * amount; in the last N days or ever; at some stores. Without products or categories it counts orders
+ * (frequency, spend). "Never bought A" is `maxOrders: 0` (or `not`).
+ */
+export const Purchased = z
+  .strictObject({
+    kind: z.literal('purchased'),
+    productIds: ids.optional(),
+    skus: texts.optional(),
+    categories: texts.optional(),
+    storeIds: ids.optional(),
+    withinDays: days.optional(),
+    minOrders: count
+      .optional()
+      .describe('at least this many orders with a matching line (default 1, or 0 when maxOrders is given)'),
+    maxOrders: count.optional(),
+    minAmount: money.optional().describe('at least this much spent on matching lines (orders)'),
+    maxAmount: money.optional(),
+  })
+  .refine((p) => p.maxOrders === undefined || p.minOrders === undefined || p.maxOrders >= p.minOrders, {
+    message: 'maxOrders is below minOrders',
+    path: ['maxOrders'],
+  });
+export type Purchased = z.infer<typeof Purchased>;
+
+/** "Bought A" means at least once; "bought A at most twice" includes never (so `maxOrders: 0` is "never"). */
+const minOrdersOf = (p: Purchased): number => p.minOrders ?? (p.maxOrders === undefined ? 1 : 0);
+
+const byLines = (p: Purchased) =>
+  p.productIds !== undefined || p.skus !== undefined || p.categories !== undefined;
+
+function purchaseWhere(p: Purchased, asOf: Date): RawBuilder<boolean> {
+  const parts: RawBuilder<unknown>[] = [sql`o.ordered_at <= ${asOf}`];
+  if (p.withinDays !== undefined) parts.push(sql`o.ordered_at > ${windowStart(asOf, p.withinDays)}`);
+  if (p.storeIds !== undefined) parts.push(sql`o.store_id = any(${p.storeIds}::bigint[])`);
+  if (byLines(p)) {
+    const what: RawBuilder<unknown>[] = [];
+    if (p.productIds !== undefined) what.push(sql`l.product_id = any(${p.productIds}::bigint[])`);
+    if (p.skus !== undefined) {
+      what.push(sql`l.product_id in (select ps.id from products ps where ps.sku = any(${p.skus}::text[]))`);
+    }
+    if (p.categories !== undefined) {
+      what.push(
+        sql`l.product_id in (select pc.id from products pc where pc.category = any(${p.categories}::text[]))`,
+      );
+    }
+    parts.push(anyOf(what));
+  }
+  return allOf(parts);
+}
+
+function compilePurchased(p: Purchased, ctx: CompileContext): RawBuilder<boolean> {
+  const from = byLines(p)
+    ? sql`order_lines l join orders o on o.customer_id = l.customer_id and o.id = l.order_id`
+    : sql`orders o`;
+  const where = purchaseWhere(p, ctx.asOf);
+  const minOrders = minOrdersOf(p);
+  const existence = p.maxOrders === undefined && p.minAmount === undefined && p.maxAmount === undefined;
+  if (existence && minOrders <= 1) {
+    if (minOrders === 0) return sql<boolean>`true`;
+    return sql<boolean>`exists (select 1 from ${from} where o.customer_id = ${ctx.customerId} and ${where})`;
+  }
+  const orders = byLines(p) ? sql`count(distinct l.order_id)` : sql`count(*)`;
+  const amount = byLines(p) ? sql`sum(l.amount)` : sql`sum(o.total)`;
+  const checks: RawBuilder<unknown>[] = [sql`${orders} >= ${minOrders}`];
+  if (p.maxOrders !== undefined) checks.push(sql`${orders} <= ${p.maxOrders}`);
+  if (p.minAmount !== undefined) checks.push(sql`${amount} >= ${String(p.minAmount)}::numeric`);
+  if (p.maxAmount !== undefined) checks.push(sql`${amount} <= ${String(p.maxAmount)}::numeric`);
+  const holds = allOf(checks);
+  const buyers = (having: RawBuilder<unknown>) =>
+    sql`select o.customer_id from ${from} where ${where} group by o.customer_id having ${having}`;
+  // When a customer without any matching purchase qualifies too ("at most 2 times"), list those who do
+  // not qualify instead: one hashed anti-lookup, and no customer is forgotten for having no rows.
+  const zeroQualifies =
+    minOrders === 0 &&
+    (p.minAmount === undefined || p.minAmount <= 0) &&
+    (p.maxAmount === undefined || p.maxAmount >= 0);
+  return zeroQualifies
+    ? sql<boolean>`${ctx.customerId} not in (${buyers(sql`not ${holds}`)})`
+    : sql<boolean>`${ctx.customerId} in (${buyers(holds)})`;
+}
+
+function evaluatePurchased(p: Purchased, rows: CustomerRows, { asOf }: EvaluateContext): boolean {
+  const start = p.withinDays === undefined ? null : windowStart(asOf, p.withinDays);
+  const orders = rows.orders.filter(
+    (o) =>
+      o.ordered_at <= asOf &&
+      (start === null || o.ordered_at > start) &&
+      (p.storeIds === undefined || (o.store_id !== null && p.storeIds.includes(o.store_id))),
+  );
+  let orderCount = 0;
+  let amountCents = 0;
+  if (byLines(p)) {
+    const orderIds = new Set(orders.map((o) => o.id));
+    const matching = rows.lines.filter(
+      (l) =>
+        orderIds.has(l.order_id) &&
+        ((p.productIds?.includes(l.product_id) ?? false) ||
+          (p.skus?.includes(l.sku) ?? false) ||
+          (p.categories?.includes(l.category) ?? false)),
+    );
+    orderCount = new Set(matching.map((l) => l.order_id)).size;
+    for (const l of matching) amountCents += cents(l.amount);
+  } else {
+    orderCount = orders.length;
+    for (const o of orders) amountCents += cents(o.total);
+  }
+  return (
+    orderCount >= minOrdersOf(p) &&
+    (p.maxOrders === undefined || orderCount <= p.maxOrders) &&
+    (p.minAmount === undefined || amountCents >= cents(p.minAmount)) &&
+    (p.maxAmount === undefined || amountCents <= cents(p.maxAmount))
+  );
+}
+
+export const purchased: ConditionKind<Purchased> = {
+  kind: 'purchased',
+  summary:
+    'bought products (ids or SKUs) / categories (or anything), at least / at most N orders or an amount, in the last N days or ever, at some stores',
+  schema: Purchased,
+  compile: compilePurchased,
+  evaluate: evaluatePurchased,
+};
+
+const Recency = z
+  .strictObject({
+    kind: z.enum(['last_purchase', 'first_purchase']),
+    withinDays: days.optional().describe('it was in the last N days'),
+    olderThanDays: days.optional().describe('it was N days ago or longer'),
+  })
+  .refine((p) => p.withinDays !== undefined || p.olderThanDays !== undefined, {
+    message: 'give withinDays, olderThanDays or both',
+  });
+type Recency = z.infer<typeof Recency>;
+
+const anOrder = (ctx: CompileContext, from: Date | null, to: Date) =>
+  from === null
+    ? sql`exists (select 1 from orders o where o.customer_id = ${ctx.customerId} and o.ordered_at <= ${to})`
+    : sql`exists (select 1 from orders o where o.customer_id = ${ctx.customerId} and o.ordered_at > ${from} and o.ordered_at <= ${to})`;
+
+/**
+ * Last purchase in the last N days ⇔ an order in (asOf − N, asOf]; N days ago or longer ⇔ an order up to
+ * asOf − N and none after it. First purchase in the last N days ⇔ an order in the window and none before.
+ */
+function compileRecency(p: Recency, ctx: CompileContext): RawBuilder<boolean> {
+  const parts: RawBuilder<unknown>[] = [];
+  if (p.withinDays !== undefined) {
+    const start = windowStart(ctx.asOf, p.withinDays);
+    parts.push(anOrder(ctx, start, ctx.asOf));
+    if (p.kind === 'first_purchase') parts.push(sql`not ${anOrder(ctx, null, start)}`);
+  }
+  if (p.olderThanDays !== undefined) {
+    const end = windowStart(ctx.asOf, p.olderThanDays);
+    parts.push(anOrder(ctx, null, end));
+    if (p.kind === 'last_purchase') parts.push(sql`not ${anOrder(ctx, end, ctx.asOf)}`);
+  }
+  return allOf(parts);
+}
+
+function evaluateRecency(p: Recency, rows: CustomerRows, { asOf }: EvaluateContext): boolean {
+  const times = rows.orders.filter((o) => o.ordered_at <= asOf).map((o) => o.ordered_at.getTime());
+  if (times.length === 0) return false;
+  const at = p.kind === 'last_purchase' ? Math.max(...times) : Math.min(...times);
+  return (
+    (p.withinDays === undefined || at > windowStart(asOf, p.withinDays).getTime()) &&
+    (p.olderThanDays === undefined || at <= windowStart(asOf, p.olderThanDays).getTime())
+  );
+}
+
+export const lastPurchase: ConditionKind<Recency> = {
+  kind: 'last_purchase',
+  summary: 'the latest purchase was in the last N days (withinDays) or N days ago or longer (olderThanDays)',
+  schema: Recency,
+  compile: compileRecency,
+  evaluate: evaluateRecency,
+};
+
+export const firstPurchase: ConditionKind<Recency> = {
+  kind: 'first_purchase',
+  summary: 'the first purchase was in the last N days (withinDays) or N days ago or longer (olderThanDays)',
+  schema: Recency,
+  compile: compileRecency,
+  evaluate: evaluateRecency,
+};

@@ -1,0 +1,24 @@
+import './conditions/index.ts';
+
+export {
+  compileRules,
+  explainSegment,
+  memberCountQuery,
+  memberIdsQuery,
+  type SegmentScope,
+} from './compile.ts';
+export { RFM_GROUPS, TIERS } from './conditions/index.ts';
+export { evaluateMembers, evaluateRules, loadCustomerRows } from './evaluate.ts';
+export {
+  type CompileContext,
+  type Condition,
+  type ConditionKind,
+  type CustomerRows,
+  conditionKinds,
+  type EvaluateContext,
+  formatPath,
+  parseRules,
+  type RuleNode,
+  RuleTreeInput,
+  registerCondition,
+} from './rules.ts';

@@ -1,0 +1,229 @@
+import type { RawBuilder } from 'kysely';
+import { z } from 'zod';
+import type { ConsentChannel, InteractionKind, InteractionStatus, Tier, TouchChannel } from '../db/index.ts';
+import { KizunaError } from '../errors.ts';
+
+/**
+ * The rule tree of a segment: and / or / not groups over conditions. A condition is `{ kind, …params }`;
+ * each kind is an entry of a registry (`registerCondition`), so a later module (membership, campaigns)
+ * adds its own conditions without touching the compiler or the evaluator.
+ */
+export type RuleGroup = { op: 'and' | 'or'; children: RuleNode[] };
+export type RuleNot = { op: 'not'; child: RuleNode };
+export type Condition = { kind: string } & Record<string, unknown>;
+export type RuleNode = RuleGroup | RuleNot | Condition;
+
+/** What a condition's SQL may use: the moment relative windows end at, and the customer id (`c.id`). */
+export type CompileContext = { asOf: Date; customerId: RawBuilder<number> };
+
+/** One customer's rows, as the in-memory evaluator loads them (deliberately plain arrays). */
+export type CustomerRows = {
+  customer: {
+    id: number;
+    tags: string[];
+    custom_fields: Record<string, unknown>;
+    acquisition_source: string | null;
+    account_owner_staff_id: number | null;
+    home_store_id: number | null;
+    birth_date: string | null;
+    do_not_contact: boolean;
+    merged_into_customer_id: number | null;
+    erased_at: Date | null;
+  };
+  orders: { id: number; ordered_at: Date; total: string; store_id: number | null }[];
+  lines: { order_id: number; product_id: number; sku: string; category: string; amount: string }[];
+  consents: { id: number; channel: ConsentChannel; granted: boolean; recorded_at: Date }[];
+  touches: {
+    channel: TouchChannel;
+    campaign: string | null;
+    variant: string | null;
+    sent_at: Date;
+    opened_at: Date | null;
+    clicked_at: Date | null;
+  }[];
+  interactions: {
+    kind: InteractionKind;
+    status: InteractionStatus;
+    opened_at: Date;
+    store_id: number | null;
+  }[];
+  preferences: {
+    key: string | null;
+    value: string | null;
+    note: string | null;
+    noted_at: Date;
+    obsolete_at: Date | null;
+  }[];
+  measures: {
+    tier: Tier | null;
+    rfm_cell: string | null;
+    rfm_group: string | null;
+    total_spend: string;
+    gross_margin: string;
+    average_order_value: string | null;
+    returns_amount: string;
+    orders_count: number;
+    purchase_days: number;
+    tenure_days: number | null;
+    recency_days: number | null;
+  } | null;
+  clv: {
+    clv: string | null;
+    expected_spend: string | null;
+    probability_alive: number;
+    expected_purchases_next_year: number;
+  } | null;
+};
+
+export type EvaluateContext = { asOf: Date };
+
+/**
+ * One kind of condition: its parameters (a zod schema, strict so that a mistyped key is an error), its
+ * SQL (a boolean expression on `ctx.customerId`, never NULL, values only as parameters), and its plain
+ * in-memory meaning for the independent evaluator that the tests compare the SQL with.
+ */
+export type ConditionKind<C extends Condition> = {
+  kind: C['kind'];
+  /** One line for `kizuna segment kinds` and the docs. */
+  summary: string;
+  schema: z.ZodType<C>;
+  compile(condition: C, ctx: CompileContext): RawBuilder<boolean>;
+  evaluate(condition: C, rows: CustomerRows, ctx: EvaluateContext): boolean;
+};
+
+const registry = new Map<string, ConditionKind<Condition>>();
+
+export function registerCondition<C extends Condition>(entry: ConditionKind<C>): void {
+  if (registry.has(entry.kind)) throw new Error(`condition kind ${entry.kind} is registered twice`);
+  registry.set(entry.kind, entry as unknown as ConditionKind<Condition>);
+}
+
+export function conditionKind(kind: string): ConditionKind<Condition> {
+  const entry = registry.get(kind);
+  if (!entry) throw new Error(`unknown condition kind ${kind}`);
+  return entry;
+}
+
+export function conditionKinds(): readonly ConditionKind<Condition>[] {
+  return [...registry.values()];
+}
+
+export const isGroup = (node: RuleNode): node is RuleGroup => node.op === 'and' || node.op === 'or';
+export const isNot = (node: RuleNode): node is RuleNot => node.op === 'not';
+
+/** Limits that keep a pasted or generated tree from becoming a denial of service. */
+export const MAX_RULE_NODES = 200;
+export const MAX_RULE_DEPTH = 12;
+
+type Path = (string | number)[];
+
+/** `['children', 2, 'days']` under `rules` → `rules.children[2].days`. */
+export function formatPath(root: string, path: Path): string {
+  return path.reduce<string>(
+    (text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : `${text}.${segment}`),
+    root,
+  );
+}
+
+class RuleError extends Error {
+  constructor(
+    readonly path: Path,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const GroupShape = z.strictObject({
+  op: z.enum(['and', 'or']),
+  children: z.array(z.unknown()).max(50, 'a group holds at most 50 children'),
+});
+const NotShape = z.strictObject({ op: z.literal('not'), child: z.unknown() });
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function fail(path: Path, error: z.ZodError): never {
+  const issue = error.issues[0]!;
+  throw new RuleError(
+    [...path, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
+    issue.message,
+  );
+}
+
+function checkNode(value: unknown, path: Path, depth: number, seen: { nodes: number }): RuleNode {
+  if (++seen.nodes > MAX_RULE_NODES)
+    throw new RuleError(path, `a rule tree has at most ${MAX_RULE_NODES} nodes`);
+  if (depth > MAX_RULE_DEPTH) throw new RuleError(path, `groups nest at most ${MAX_RULE_DEPTH} deep`);
+  if (!isObject(value)) {
+    throw new RuleError(path, 'must be an object: a group {"op", "children"} or a condition {"kind", …}');
+  }
+  if ('op' in value) {
+    if (value.op === 'not') {
+      const parsed = NotShape.safeParse(value);
+      if (!parsed.success) fail(path, parsed.error);
+      return { op: 'not', child: checkNode(parsed.data.child, [...path, 'child'], depth + 1, seen) };
+    }
+    const parsed = GroupShape.safeParse(value);
+    if (!parsed.success) fail(path, parsed.error);
+    return {
+      op: parsed.data.op,
+      children: parsed.data.children.map((child, i) =>
+        checkNode(child, [...path, 'children', i], depth + 1, seen),
+      ),
+    };
+  }
+  if (typeof value.kind !== 'string') {
+    throw new RuleError(path, 'needs "op" (and, or, not) for a group or "kind" for a condition');
+  }
+  const entry = registry.get(value.kind);
+  if (!entry) {
+    const known = [...registry.keys()].join(', ');
+    throw new RuleError(
+      [...path, 'kind'],
+      `unknown condition kind ${JSON.stringify(value.kind.slice(0, 40))}: use one of ${known}`,
+    );
+  }
+  const parsed = entry.schema.safeParse(value);
+  if (!parsed.success) fail(path, parsed.error);
+  return parsed.data;
+}
+
+/**
+ * Validates a rule tree. A mistake is reported with the path of the node and field at fault, e.g.
+ * `rules.children[2].withinDays: Too small: expected number to be >=1`, as a 400 `invalid_rules`.
+ */
+export function parseRules(input: unknown, root = 'rules'): RuleNode {
+  try {
+    return checkNode(input, [], 0, { nodes: 0 });
+  } catch (error) {
+    if (!(error instanceof RuleError)) throw error;
+    const field = formatPath(root, error.path);
+    throw new KizunaError('invalid_rules', `${field}: ${error.message}`, { field, status: 400 });
+  }
+}
+
+/** The zod type of a rule tree in a request body (checked further by `parseRules`). */
+export const RuleTreeInput = z
+  .record(z.string(), z.unknown())
+  .describe(
+    'a rule tree: a group {"op": "and"|"or", "children": […]}, {"op": "not", "child": …} or a condition {"kind": …} (docs/segments.md)',
+  );
+
+// Shared parameter schemas.
+export const days = z.number().int().min(1).max(36_500);
+export const ids = z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)).min(1).max(1000);
+export const texts = z.array(z.string().min(1).max(200)).min(1).max(100);
+/** Money in yen with at most two decimals, so that the SQL (exact numeric) and the evaluator agree. */
+export const money = z
+  .number()
+  .min(-1e12)
+  .max(1e12)
+  .refine((x) => Math.abs(x * 100 - Math.round(x * 100)) < 1e-6, 'at most two decimals');
+
+/** Start of the window "in the last N days" ending at asOf: times after it and up to asOf are inside. */
+export const windowStart = (asOf: Date, withinDays: number): Date =>
+  new Date(asOf.getTime() - withinDays * 86_400_000);
+
+/** Exact decimal text → integer cents (amounts are numeric(14,2)). */
+export const cents = (value: string | number): number => Math.round(Number(value) * 100);
