@@ -23,6 +23,7 @@ import type { RouteDoc } from './openapi.ts';
 import { preferenceRouteDocs, preferenceRoutes } from './preference.routes.ts';
 import { privacyRouteDocs, privacyRoutes } from './privacy.routes.ts';
 import type { ApiContext, RouteModule } from './route-module.ts';
+import { segmentRouteDocs, segmentRoutes } from './segment.routes.ts';
 import { sessionRouteDocs, sessionRoutes } from './session.routes.ts';
 import { invalidRequest } from './validation.ts';
 
@@ -54,6 +55,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...privacyRouteDocs,
   ...clvRouteDocs,
   ...analyticsRouteDocs,
+  ...segmentRouteDocs,
   ...docsRouteDocs,
 ];
 
@@ -70,6 +72,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   privacyRoutes,
   clvRoutes,
   analyticsRoutes,
+  segmentRoutes,
   docsRoutes(ROUTE_DOCS),
 ];
 

@@ -24,6 +24,7 @@ import {
 } from './import-command.ts';
 import { formatTable } from './output.ts';
 import { registerPrivacyCommand } from './privacy-command.ts';
+import { registerSegmentCommand } from './segment-command.ts';
 import { registerServeCommand } from './serve-command.ts';
 
 /** Exit codes: 0 done, 1 the user's input was refused (message says why), 2 an internal error. */
@@ -177,6 +178,7 @@ function buildProgram(): Command {
   registerAnalyticsCommands(program);
   registerPrivacyCommand(program);
   registerAccountCommands(program);
+  registerSegmentCommand(program);
   return program;
 }
 

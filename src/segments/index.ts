@@ -22,3 +22,21 @@ export {
   RuleTreeInput,
   registerCondition,
 } from './rules.ts';
+export {
+  countSegment,
+  DEFAULT_PREVIEW_LIMIT,
+  evaluateSegment,
+  getSegment,
+  listSegments,
+  MAX_PREVIEW_LIMIT,
+  type PreviewCustomer,
+  previewSegment,
+  type SavedSegment,
+  type Snapshot,
+  saveSegment,
+  segmentCsv,
+  segmentHistory,
+  snapshotMembers,
+  snapshotSegment,
+} from './segments.ts';
+export { type SegmentTemplate, TEMPLATES, templateRules } from './templates.ts';
