@@ -11,14 +11,18 @@ const CUSTOMER_ID = sql.ref('c.id') as RawBuilder<number>;
  * one statement (no query per customer) that Citus can push down to each shard, and every user value is a
  * bound parameter.
  */
-export function compileRules(node: RuleNode, asOf: Date): RawBuilder<boolean> {
+export function compileRules(node: RuleNode, scope: SegmentScope): RawBuilder<boolean> {
   if (isGroup(node)) {
     if (node.children.length === 0) return node.op === 'and' ? sql<boolean>`true` : sql<boolean>`false`;
-    const parts = node.children.map((child) => compileRules(child, asOf));
+    const parts = node.children.map((child) => compileRules(child, scope));
     return sql<boolean>`(${sql.join(parts, node.op === 'and' ? sql` and ` : sql` or `)})`;
   }
-  if (isNot(node)) return sql<boolean>`(not ${compileRules(node.child, asOf)})`;
-  return conditionKind(node.kind).compile(node, { asOf, customerId: CUSTOMER_ID });
+  if (isNot(node)) return sql<boolean>`(not ${compileRules(node.child, scope)})`;
+  return conditionKind(node.kind).compile(node, {
+    asOf: scope.asOf,
+    customerId: CUSTOMER_ID,
+    ordersAfterAsOf: scope.ordersAfterAsOf ?? true,
+  });
 }
 
 export type SegmentScope = {
@@ -26,7 +30,16 @@ export type SegmentScope = {
   asOf: Date;
   /** Whose stores limit the members (CLI_ACTOR: every store). */
   actor: Actor;
+  /** Whether an order is dated after asOf (see CompileContext); unknown means yes. `withDatabaseFacts` fills it. */
+  ordersAfterAsOf?: boolean;
 };
+
+/** The scope with the facts about the data that let the compiler leave out redundant bounds. */
+export async function withDatabaseFacts(database: Database, scope: SegmentScope): Promise<SegmentScope> {
+  const { rows } = await sql<{ later: boolean }>`
+    select exists (select 1 from orders where ordered_at > ${scope.asOf}) as later`.execute(database.db);
+  return { ...scope, ordersAfterAsOf: rows[0]?.later ?? true };
+}
 
 /**
  * Who can ever be a member: not merged into another customer, not erased, and one of the caller's
@@ -35,7 +48,7 @@ export type SegmentScope = {
 function membersWhere(rules: RuleNode, scope: SegmentScope): RawBuilder<boolean> {
   return sql<boolean>`c.merged_into_customer_id is null and c.erased_at is null
     and ${customerInStores(scope.actor, CUSTOMER_ID)}
-    and ${compileRules(rules, scope.asOf)}`;
+    and ${compileRules(rules, scope)}`;
 }
 
 /** `select c.id from customers c where …`: the members' ids, in no particular order. */
@@ -56,7 +69,7 @@ export async function explainSegment(
   scope: SegmentScope,
   options: { analyze?: boolean } = {},
 ): Promise<string> {
-  const query = memberCountQuery(rules, scope);
+  const query = memberCountQuery(rules, await withDatabaseFacts(database, scope));
   const explain = options.analyze ? sql`explain (analyze, buffers)` : sql`explain`;
   const { rows } = await sql<{ 'QUERY PLAN': string }>`${explain} ${query}`.execute(database.db);
   return rows.map((r) => r['QUERY PLAN']).join('\n');

@@ -6,6 +6,7 @@ export {
   memberCountQuery,
   memberIdsQuery,
   type SegmentScope,
+  withDatabaseFacts,
 } from './compile.ts';
 export { RFM_GROUPS, TIERS } from './conditions/index.ts';
 export { evaluateMembers, evaluateRules, loadCustomerRows } from './evaluate.ts';

@@ -13,8 +13,13 @@ export type RuleNot = { op: 'not'; child: RuleNode };
 export type Condition = { kind: string } & Record<string, unknown>;
 export type RuleNode = RuleGroup | RuleNot | Condition;
 
-/** What a condition's SQL may use: the moment relative windows end at, and the customer id (`c.id`). */
-export type CompileContext = { asOf: Date; customerId: RawBuilder<number> };
+/**
+ * What a condition's SQL may use: the moment relative windows end at, the customer id (`c.id`), and
+ * whether any order is dated after asOf. When none is (the usual case: asOf is now), "up to asOf" holds
+ * for every order and a purchase condition can leave out the bound — and with it the join from order
+ * lines to orders — without changing its result.
+ */
+export type CompileContext = { asOf: Date; customerId: RawBuilder<number>; ordersAfterAsOf: boolean };
 
 /** One customer's rows, as the in-memory evaluator loads them (deliberately plain arrays). */
 export type CustomerRows = {

@@ -11,6 +11,7 @@ import {
   memberIdsQuery,
   parseRules,
   type RuleNode,
+  withDatabaseFacts,
 } from './index.ts';
 
 /**

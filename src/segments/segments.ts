@@ -3,7 +3,7 @@ import { type Actor, requirePermission } from '../auth/index.ts';
 import type { Database } from '../db/index.ts';
 import { csvLine } from '../demo/index.ts';
 import { KizunaError } from '../errors.ts';
-import { memberCountQuery, memberIdsQuery, type SegmentScope } from './compile.ts';
+import { memberCountQuery, memberIdsQuery, type SegmentScope, withDatabaseFacts } from './compile.ts';
 import { parseRules, type RuleNode } from './rules.ts';
 
 export const DEFAULT_PREVIEW_LIMIT = 50;
@@ -54,7 +54,12 @@ export async function previewSegment(
   options: { limit?: number; after?: number } = {},
 ): Promise<{ customers: PreviewCustomer[]; nextAfter: number | null }> {
   const limit = Math.min(options.limit ?? DEFAULT_PREVIEW_LIMIT, MAX_PREVIEW_LIMIT);
-  const { rows } = await membersPage(rules, scope, limit + 1, options.after ?? 0).execute(database.db);
+  const { rows } = await membersPage(
+    rules,
+    await withDatabaseFacts(database, scope),
+    limit + 1,
+    options.after ?? 0,
+  ).execute(database.db);
   const customers = rows.slice(0, limit);
   return { customers, nextAfter: rows.length > limit ? customers.at(-1)!.id : null };
 }
@@ -90,13 +95,14 @@ export async function* segmentCsv(
   scope: SegmentScope,
 ): AsyncGenerator<string> {
   requirePermission(scope.actor, 'customers:export');
+  const facts = await withDatabaseFacts(database, scope);
   yield csvLine(EXPORT_COLUMNS);
   let after = 0;
   for (;;) {
     const { rows } = await sql<ExportRow>`
       select c.id, c.external_id, c.name, c.email, c.phone, c.postal_code, c.address, c.home_store_id,
              m.tier, m.orders_count, m.total_spend, m.last_purchase_at, v.clv
-      from (${memberIdsQuery(rules, scope)}) s
+      from (${memberIdsQuery(rules, facts)}) s
       join customers c on c.id = s.id
       left join customer_measures m on m.customer_id = s.id
       left join customer_clv v on v.customer_id = s.id
@@ -212,6 +218,7 @@ export async function snapshotSegment(
   scope: SegmentScope,
 ): Promise<Snapshot> {
   requirePermission(scope.actor, 'segments:write');
+  const facts = await withDatabaseFacts(database, scope);
   return database.transaction(async (tx) => {
     const snapshot = await tx.db
       .insertInto('segment_snapshots')
@@ -228,7 +235,7 @@ export async function snapshotSegment(
       .executeTakeFirstOrThrow();
     const inserted = await sql`
       insert into segment_snapshot_members (snapshot_id, customer_id)
-      select ${snapshot.id}::bigint, s.id from (${memberIdsQuery(segment.rules, scope)}) s`.execute(tx.db);
+      select ${snapshot.id}::bigint, s.id from (${memberIdsQuery(segment.rules, facts)}) s`.execute(tx.db);
     const members = Number(inserted.numAffectedRows ?? 0);
     await tx.db.updateTable('segment_snapshots').set({ members }).where('id', '=', snapshot.id).execute();
     await tx.db

@@ -48,36 +48,49 @@ const minOrdersOf = (p: Purchased): number => p.minOrders ?? (p.maxOrders === un
 const byLines = (p: Purchased) =>
   p.productIds !== undefined || p.skus !== undefined || p.categories !== undefined;
 
-function purchaseWhere(p: Purchased, asOf: Date): RawBuilder<boolean> {
-  const parts: RawBuilder<unknown>[] = [sql`o.ordered_at <= ${asOf}`];
-  if (p.withinDays !== undefined) parts.push(sql`o.ordered_at > ${windowStart(asOf, p.withinDays)}`);
+/**
+ * The rows a purchase condition looks at: order lines (with products or categories) or orders. Lines are
+ * joined to their orders only when an order's time or store matters: a window, stores, or orders dated
+ * after asOf that must be left out — otherwise the join would be most of the cost of "bought A".
+ */
+function purchaseRows(
+  p: Purchased,
+  ctx: CompileContext,
+): { from: RawBuilder<unknown>; who: RawBuilder<unknown>; where: RawBuilder<boolean> } {
+  const needsOrders = ctx.ordersAfterAsOf || p.withinDays !== undefined || p.storeIds !== undefined;
+  const parts: RawBuilder<unknown>[] = [];
+  if (ctx.ordersAfterAsOf) parts.push(sql`o.ordered_at <= ${ctx.asOf}`);
+  if (p.withinDays !== undefined) parts.push(sql`o.ordered_at > ${windowStart(ctx.asOf, p.withinDays)}`);
   if (p.storeIds !== undefined) parts.push(sql`o.store_id = any(${p.storeIds}::bigint[])`);
-  if (byLines(p)) {
-    const what: RawBuilder<unknown>[] = [];
-    if (p.productIds !== undefined) what.push(sql`l.product_id = any(${p.productIds}::bigint[])`);
-    if (p.skus !== undefined) {
-      what.push(sql`l.product_id in (select ps.id from products ps where ps.sku = any(${p.skus}::text[]))`);
-    }
-    if (p.categories !== undefined) {
-      what.push(
-        sql`l.product_id in (select pc.id from products pc where pc.category = any(${p.categories}::text[]))`,
-      );
-    }
-    parts.push(anyOf(what));
+  if (!byLines(p)) return { from: sql`orders o`, who: sql`o.customer_id`, where: allOf(parts) };
+  // Products as an array computed once (an init plan), so that the lines are read through the
+  // (product_id, customer_id) index rather than scanned and hashed against products.
+  const what: RawBuilder<unknown>[] = [];
+  if (p.productIds !== undefined) what.push(sql`l.product_id = any(${p.productIds}::bigint[])`);
+  if (p.skus !== undefined) {
+    what.push(
+      sql`l.product_id = any(array(select ps.id from products ps where ps.sku = any(${p.skus}::text[])))`,
+    );
   }
-  return allOf(parts);
+  if (p.categories !== undefined) {
+    what.push(
+      sql`l.product_id = any(array(select pc.id from products pc where pc.category = any(${p.categories}::text[])))`,
+    );
+  }
+  parts.push(anyOf(what));
+  const from = needsOrders
+    ? sql`order_lines l join orders o on o.customer_id = l.customer_id and o.id = l.order_id`
+    : sql`order_lines l`;
+  return { from, who: sql`l.customer_id`, where: allOf(parts) };
 }
 
 function compilePurchased(p: Purchased, ctx: CompileContext): RawBuilder<boolean> {
-  const from = byLines(p)
-    ? sql`order_lines l join orders o on o.customer_id = l.customer_id and o.id = l.order_id`
-    : sql`orders o`;
-  const where = purchaseWhere(p, ctx.asOf);
+  const { from, who, where } = purchaseRows(p, ctx);
   const minOrders = minOrdersOf(p);
   const existence = p.maxOrders === undefined && p.minAmount === undefined && p.maxAmount === undefined;
   if (existence && minOrders <= 1) {
     if (minOrders === 0) return sql<boolean>`true`;
-    return sql<boolean>`exists (select 1 from ${from} where o.customer_id = ${ctx.customerId} and ${where})`;
+    return sql<boolean>`exists (select 1 from ${from} where ${who} = ${ctx.customerId} and ${where})`;
   }
   const orders = byLines(p) ? sql`count(distinct l.order_id)` : sql`count(*)`;
   const amount = byLines(p) ? sql`sum(l.amount)` : sql`sum(o.total)`;
@@ -87,7 +100,7 @@ function compilePurchased(p: Purchased, ctx: CompileContext): RawBuilder<boolean
   if (p.maxAmount !== undefined) checks.push(sql`${amount} <= ${String(p.maxAmount)}::numeric`);
   const holds = allOf(checks);
   const buyers = (having: RawBuilder<unknown>) =>
-    sql`select o.customer_id from ${from} where ${where} group by o.customer_id having ${having}`;
+    sql`select ${who} from ${from} where ${where} group by ${who} having ${having}`;
   // When a customer without any matching purchase qualifies too ("at most 2 times"), list those who do
   // not qualify instead: one hashed anti-lookup, and no customer is forgotten for having no rows.
   const zeroQualifies =
