@@ -22,6 +22,7 @@ export function compileRules(node: RuleNode, scope: SegmentScope): RawBuilder<bo
     asOf: scope.asOf,
     customerId: CUSTOMER_ID,
     ordersAfterAsOf: scope.ordersAfterAsOf ?? true,
+    measuresCoverOrders: scope.measuresCoverOrders ?? false,
   });
 }
 
@@ -32,13 +33,27 @@ export type SegmentScope = {
   actor: Actor;
   /** Whether an order is dated after asOf (see CompileContext); unknown means yes. `withDatabaseFacts` fills it. */
   ordersAfterAsOf?: boolean;
+  /** Whether the measures are exact for every order (see CompileContext); unknown means no. */
+  measuresCoverOrders?: boolean;
 };
 
 /** The scope with the facts about the data that let the compiler leave out redundant bounds. */
 export async function withDatabaseFacts(database: Database, scope: SegmentScope): Promise<SegmentScope> {
-  const { rows } = await sql<{ later: boolean }>`
-    select exists (select 1 from orders where ordered_at > ${scope.asOf}) as later`.execute(database.db);
-  return { ...scope, ordersAfterAsOf: rows[0]?.later ?? true };
+  // The last refresh counted orders up to the end of its as-of day (UTC); its marks of changed customers
+  // are consumed by the next refresh, so none left and no order after that day means nothing is missing.
+  const { rows } = await sql<{ later: boolean; covered: boolean }>`
+    with last as (select as_of from measures_refreshes order by id desc limit 1)
+    select exists (select 1 from orders where ordered_at > ${scope.asOf}) as later,
+           exists (select 1 from last)
+             and not exists (select 1 from measures_dirty_customers)
+             and not exists (select 1 from orders where ordered_at >= (select (as_of + 1)::timestamptz from last)) as covered`.execute(
+    database.db,
+  );
+  return {
+    ...scope,
+    ordersAfterAsOf: rows[0]?.later ?? true,
+    measuresCoverOrders: rows[0]?.covered ?? false,
+  };
 }
 
 /**

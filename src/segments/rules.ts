@@ -19,7 +19,17 @@ export type RuleNode = RuleGroup | RuleNot | Condition;
  * for every order and a purchase condition can leave out the bound — and with it the join from order
  * lines to orders — without changing its result.
  */
-export type CompileContext = { asOf: Date; customerId: RawBuilder<number>; ordersAfterAsOf: boolean };
+export type CompileContext = {
+  asOf: Date;
+  customerId: RawBuilder<number>;
+  ordersAfterAsOf: boolean;
+  /**
+   * Whether customer_measures' orders_count, total_spend and first / last purchase are exact for every
+   * order in the database (a refresh saw them all and nothing changed since): with no order after asOf
+   * either, "bought N times" or "last bought before …" can read one row per customer instead of orders.
+   */
+  measuresCoverOrders: boolean;
+};
 
 /** One customer's rows, as the in-memory evaluator loads them (deliberately plain arrays). */
 export type CustomerRows = {

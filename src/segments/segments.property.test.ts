@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase } from '../../test/helpers/database.ts';
+import { refreshMeasures } from '../analytics/measures/index.ts';
 import { type Actor, CLI_ACTOR } from '../auth/index.ts';
 import type { Database } from '../db/index.ts';
 import {
@@ -55,6 +56,8 @@ const money = fc.integer({ min: 0, max: 5000 }).map((c) => c / 100);
 const someOf = <T>(values: readonly T[]) => fc.subarray([...values], { minLength: 1 });
 
 type Shop = {
+  /** Replace the random measures by a real refresh as of the asOf day (then they cover every order). */
+  refresh: boolean;
   customers: {
     tags: string[];
     fields: Record<string, string>;
@@ -168,7 +171,10 @@ const customerArb = fc.record({
   ),
   clv: fc.option(fc.record({ clv: money, alive: fc.constantFrom(0, 0.25, 0.5, 0.75, 1) })),
 });
-const shopArb: fc.Arbitrary<Shop> = fc.record({ customers: fc.array(customerArb, { maxLength: 8 }) });
+const shopArb: fc.Arbitrary<Shop> = fc.record({
+  customers: fc.array(customerArb, { maxLength: 8 }),
+  refresh: fc.boolean(),
+});
 
 const simplePurchaseArb = fc.record(
   {
@@ -332,7 +338,7 @@ async function loadShop(database: Database, shop: Shop): Promise<void> {
           id: orderId,
           external_id: `O${orderId}`,
           store_id: o.store,
-          ordered_at: at(o.offset),
+          ordered_at: at(shop.refresh ? Math.min(o.offset, 0) : o.offset),
           total: yen(total),
         })
         .execute();
@@ -473,17 +479,21 @@ describe('segment SQL equals the plain evaluator', () => {
   afterAll(async () => database.close());
 
   it('on random trees over random shops, for every store and for one store', async () => {
+    let coveredRuns = 0;
     const scoped: Actor = { ...CLI_ACTOR, kind: 'staff', role: 'store_staff', storeIds: [1] };
     await fc.assert(
       fc.asyncProperty(shopArb, fc.array(ruleArb, { minLength: 8, maxLength: 8 }), async (shop, trees) => {
         await loadShop(database, shop);
+        if (shop.refresh) await refreshMeasures(database, { asOf: '2026-06-30', full: true });
         const rows = await loadCustomerRows(database);
         for (const [n, rules] of trees.entries()) {
           const actor = n % 2 === 0 ? CLI_ACTOR : scoped;
           // Without facts the compiler bounds every row by asOf; with them it may leave redundant bounds out.
           const scope = { asOf: AS_OF, actor };
           const expected = evaluateMembers(rows, rules, { asOf: AS_OF, storeIds: actor.storeIds });
-          for (const variant of [scope, await withDatabaseFacts(database, scope)]) {
+          const facts = await withDatabaseFacts(database, scope);
+          if (facts.measuresCoverOrders && !facts.ordersAfterAsOf) coveredRuns += 1;
+          for (const variant of [scope, facts]) {
             const { rows: members } = await memberIdsQuery(rules, variant).execute(database.db);
             const ids = members.map((m) => m.id).sort((a, b) => a - b);
             expect(ids, JSON.stringify(rules)).toEqual(expected);
@@ -494,5 +504,7 @@ describe('segment SQL equals the plain evaluator', () => {
       }),
       { numRuns: Number(process.env.SEGMENT_PROPERTY_RUNS ?? 100) },
     );
+    // The measures-backed compilation was exercised, not only the general one.
+    expect(coveredRuns).toBeGreaterThan(0);
   });
 });

@@ -45,6 +45,12 @@ export type Purchased = z.infer<typeof Purchased>;
 /** "Bought A" means at least once; "bought A at most twice" includes never (so `maxOrders: 0` is "never"). */
 const minOrdersOf = (p: Purchased): number => p.minOrders ?? (p.maxOrders === undefined ? 1 : 0);
 
+/** Whether a customer with no matching purchase at all meets the condition. */
+const zeroQualifies = (p: Purchased) =>
+  minOrdersOf(p) === 0 &&
+  (p.minAmount === undefined || p.minAmount <= 0) &&
+  (p.maxAmount === undefined || p.maxAmount >= 0);
+
 const byLines = (p: Purchased) =>
   p.productIds !== undefined || p.skus !== undefined || p.categories !== undefined;
 
@@ -84,9 +90,30 @@ function purchaseRows(
   return { from, who: sql`l.customer_id`, where: allOf(parts) };
 }
 
+/** Order counts and spend straight from customer_measures, when they are exact (see CompileContext). */
+function fromMeasures(p: Purchased, ctx: CompileContext): boolean {
+  return (
+    !byLines(p) &&
+    p.withinDays === undefined &&
+    p.storeIds === undefined &&
+    !ctx.ordersAfterAsOf &&
+    ctx.measuresCoverOrders
+  );
+}
+
 function compilePurchased(p: Purchased, ctx: CompileContext): RawBuilder<boolean> {
-  const { from, who, where } = purchaseRows(p, ctx);
   const minOrders = minOrdersOf(p);
+  if (fromMeasures(p, ctx)) {
+    const checks: RawBuilder<unknown>[] = [sql`m.orders_count >= ${minOrders}`];
+    if (p.maxOrders !== undefined) checks.push(sql`m.orders_count <= ${p.maxOrders}`);
+    if (p.minAmount !== undefined) checks.push(sql`m.total_spend >= ${String(p.minAmount)}::numeric`);
+    if (p.maxAmount !== undefined) checks.push(sql`m.total_spend <= ${String(p.maxAmount)}::numeric`);
+    const holds = allOf(checks);
+    return zeroQualifies(p)
+      ? sql<boolean>`not exists (select 1 from customer_measures m where m.customer_id = ${ctx.customerId} and not ${holds})`
+      : sql<boolean>`exists (select 1 from customer_measures m where m.customer_id = ${ctx.customerId} and ${holds})`;
+  }
+  const { from, who, where } = purchaseRows(p, ctx);
   const existence = p.maxOrders === undefined && p.minAmount === undefined && p.maxAmount === undefined;
   if (existence && minOrders <= 1) {
     if (minOrders === 0) return sql<boolean>`true`;
@@ -103,11 +130,7 @@ function compilePurchased(p: Purchased, ctx: CompileContext): RawBuilder<boolean
     sql`select ${who} from ${from} where ${where} group by ${who} having ${having}`;
   // When a customer without any matching purchase qualifies too ("at most 2 times"), list those who do
   // not qualify instead: one hashed anti-lookup, and no customer is forgotten for having no rows.
-  const zeroQualifies =
-    minOrders === 0 &&
-    (p.minAmount === undefined || p.minAmount <= 0) &&
-    (p.maxAmount === undefined || p.maxAmount >= 0);
-  return zeroQualifies
+  return zeroQualifies(p)
     ? sql<boolean>`${ctx.customerId} not in (${buyers(sql`not ${holds}`)})`
     : sql<boolean>`${ctx.customerId} in (${buyers(holds)})`;
 }
@@ -175,6 +198,14 @@ const anOrder = (ctx: CompileContext, from: Date | null, to: Date) =>
  * asOf − N and none after it. First purchase in the last N days ⇔ an order in the window and none before.
  */
 function compileRecency(p: Recency, ctx: CompileContext): RawBuilder<boolean> {
+  if (!ctx.ordersAfterAsOf && ctx.measuresCoverOrders) {
+    // One row per customer: the first / last purchase is a stored time.
+    const at = sql.ref(p.kind === 'last_purchase' ? 'm.last_purchase_at' : 'm.first_purchase_at');
+    const bounds: RawBuilder<unknown>[] = [sql`${at} is not null`];
+    if (p.withinDays !== undefined) bounds.push(sql`${at} > ${windowStart(ctx.asOf, p.withinDays)}`);
+    if (p.olderThanDays !== undefined) bounds.push(sql`${at} <= ${windowStart(ctx.asOf, p.olderThanDays)}`);
+    return sql<boolean>`exists (select 1 from customer_measures m where m.customer_id = ${ctx.customerId} and ${allOf(bounds)})`;
+  }
   const parts: RawBuilder<unknown>[] = [];
   if (p.withinDays !== undefined) {
     const start = windowStart(ctx.asOf, p.withinDays);
