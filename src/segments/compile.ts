@@ -1,7 +1,15 @@
 import { type RawBuilder, sql } from 'kysely';
 import { type Actor, customerInStores } from '../auth/index.ts';
 import type { Database } from '../db/index.ts';
-import { conditionKind, isGroup, isNot, type RuleNode } from './rules.ts';
+import {
+  type CompileContext,
+  conditionKind,
+  isGroup,
+  isNot,
+  type RowPredicate,
+  type RuleNode,
+  rowExists,
+} from './rules.ts';
 
 const CUSTOMER_ID = sql.ref('c.id') as RawBuilder<number>;
 
@@ -12,18 +20,39 @@ const CUSTOMER_ID = sql.ref('c.id') as RawBuilder<number>;
  * bound parameter.
  */
 export function compileRules(node: RuleNode, scope: SegmentScope): RawBuilder<boolean> {
+  const ctx = contextOf(scope);
   if (isGroup(node)) {
     if (node.children.length === 0) return node.op === 'and' ? sql<boolean>`true` : sql<boolean>`false`;
-    const parts = node.children.map((child) => compileRules(child, scope));
-    return sql<boolean>`(${sql.join(parts, node.op === 'and' ? sql` and ` : sql` or `)})`;
+    const join = node.op === 'and' ? sql` and ` : sql` or `;
+    // Tests of the same one-row-per-customer table become one EXISTS (see RowPredicate).
+    const rows = new Map<RowPredicate['table'], RawBuilder<boolean>[]>();
+    const parts: RawBuilder<boolean>[] = [];
+    for (const child of node.children) {
+      const row = rowPredicateOf(child, ctx);
+      if (row) rows.set(row.table, [...(rows.get(row.table) ?? []), row.predicate]);
+      else parts.push(compileRules(child, scope));
+    }
+    for (const [table, predicates] of rows) {
+      parts.push(rowExists({ table, predicate: sql<boolean>`(${sql.join(predicates, join)})` }, CUSTOMER_ID));
+    }
+    return sql<boolean>`(${sql.join(parts, join)})`;
   }
   if (isNot(node)) return sql<boolean>`(not ${compileRules(node.child, scope)})`;
-  return conditionKind(node.kind).compile(node, {
+  return conditionKind(node.kind).compile(node, ctx);
+}
+
+function contextOf(scope: SegmentScope): CompileContext {
+  return {
     asOf: scope.asOf,
     customerId: CUSTOMER_ID,
     ordersAfterAsOf: scope.ordersAfterAsOf ?? true,
     measuresCoverOrders: scope.measuresCoverOrders ?? false,
-  });
+  };
+}
+
+function rowPredicateOf(node: RuleNode, ctx: CompileContext): RowPredicate | null {
+  if (isGroup(node) || isNot(node)) return null;
+  return conditionKind(node.kind).rowPredicate?.(node, ctx) ?? null;
 }
 
 export type SegmentScope = {

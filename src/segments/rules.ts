@@ -1,4 +1,4 @@
-import type { RawBuilder } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import type { ConsentChannel, InteractionKind, InteractionStatus, Tier, TouchChannel } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
@@ -93,6 +93,22 @@ export type CustomerRows = {
 export type EvaluateContext = { asOf: Date };
 
 /**
+ * A condition that is a test of the customer's one row in a one-row-per-customer table (measures as `m`,
+ * lifetime value as `v`). Such tests under one and / or group are merged into a single EXISTS: with one
+ * row per customer, exists(P) and exists(Q) is exists(P and Q) — one scan instead of one per condition.
+ */
+export type RowPredicate = { table: 'customer_measures' | 'customer_clv'; predicate: RawBuilder<boolean> };
+
+const ROW_TABLES = {
+  customer_measures: sql`customer_measures m where m.customer_id`,
+  customer_clv: sql`customer_clv v where v.customer_id`,
+};
+
+export function rowExists(row: RowPredicate, customerId: RawBuilder<number>): RawBuilder<boolean> {
+  return sql<boolean>`exists (select 1 from ${ROW_TABLES[row.table]} = ${customerId} and ${row.predicate})`;
+}
+
+/**
  * One kind of condition: its parameters (a zod schema, strict so that a mistyped key is an error), its
  * SQL (a boolean expression on `ctx.customerId`, never NULL, values only as parameters), and its plain
  * in-memory meaning for the independent evaluator that the tests compare the SQL with.
@@ -103,6 +119,8 @@ export type ConditionKind<C extends Condition> = {
   summary: string;
   schema: z.ZodType<C>;
   compile(condition: C, ctx: CompileContext): RawBuilder<boolean>;
+  /** The condition as a test of one row (see RowPredicate), when it is one in this context. */
+  rowPredicate?(condition: C, ctx: CompileContext): RowPredicate | null;
   evaluate(condition: C, rows: CustomerRows, ctx: EvaluateContext): boolean;
 };
 

@@ -284,15 +284,36 @@ const conditionArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   ),
 );
 
-const treeArb = fc.letrec<{
-  node: Record<string, unknown>;
-  group: Record<string, unknown>;
-  not: Record<string, unknown>;
-}>((tie) => ({
-  node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, conditionArb, tie('group'), tie('not')),
-  group: fc.record({ op: fc.constantFrom('and', 'or'), children: fc.array(tie('node'), { maxLength: 3 }) }),
-  not: fc.record({ op: fc.constant('not'), child: tie('node') }),
-})).node;
+function treeOf(conditions: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<Record<string, unknown>> {
+  return fc.letrec<{
+    node: Record<string, unknown>;
+    group: Record<string, unknown>;
+    not: Record<string, unknown>;
+  }>((tie) => ({
+    node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, conditions, tie('group'), tie('not')),
+    group: fc.record({ op: fc.constantFrom('and', 'or'), children: fc.array(tie('node'), { maxLength: 3 }) }),
+    not: fc.record({ op: fc.constant('not'), child: tie('node') }),
+  })).node;
+}
+
+// Conditions on the one-row-per-customer tables only (merged into one EXISTS per group by the compiler).
+const rowConditionArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  fc.record({ kind: fc.constant('tier'), tiers: someOf(TIERS) }),
+  fc.record({ kind: fc.constant('rfm'), groups: someOf(GROUPS) }),
+  fc.record(
+    {
+      kind: fc.constant('measure'),
+      measure: fc.constantFrom('total_spend', 'clv', 'churn_risk'),
+      min: fc.constantFrom(0, 0.5, 10),
+    },
+    { requiredKeys: ['kind', 'measure', 'min'] },
+  ),
+  recencyArb,
+  fc.record(
+    { kind: fc.constant('purchased'), minOrders: fc.integer({ min: 1, max: 2 }), minAmount: money },
+    { requiredKeys: ['kind'] },
+  ),
+);
 
 function validTree(input: Record<string, unknown>): RuleNode | null {
   try {
@@ -301,7 +322,32 @@ function validTree(input: Record<string, unknown>): RuleNode | null {
     return null;
   }
 }
-const ruleArb = treeArb.map(validTree).filter((t): t is RuleNode => t !== null);
+const valid = (t: RuleNode | null): t is RuleNode => t !== null;
+const ruleArb = treeOf(conditionArb).map(validTree).filter(valid);
+// Groups of several such tests side by side, as the merge needs, sometimes negated or nested once.
+const rowGroupArb = fc.record({
+  op: fc.constantFrom('and', 'or'),
+  children: fc.array(
+    fc.oneof(rowConditionArb, fc.record({ op: fc.constant('not'), child: rowConditionArb })),
+    { minLength: 2, maxLength: 4 },
+  ),
+});
+const rowRuleArb = fc
+  .oneof(
+    rowGroupArb,
+    fc.record({
+      op: fc.constantFrom('and', 'or'),
+      children: fc.array(rowGroupArb, { minLength: 1, maxLength: 2 }),
+    }),
+  )
+  .map(validTree)
+  .filter(valid);
+const treesArb = fc
+  .tuple(
+    fc.array(ruleArb, { minLength: 5, maxLength: 5 }),
+    fc.array(rowRuleArb, { minLength: 3, maxLength: 3 }),
+  )
+  .map(([general, rows]) => [...general, ...rows]);
 
 const yen = (x: number) => x.toFixed(2);
 
@@ -482,7 +528,7 @@ describe('segment SQL equals the plain evaluator', () => {
     let coveredRuns = 0;
     const scoped: Actor = { ...CLI_ACTOR, kind: 'staff', role: 'store_staff', storeIds: [1] };
     await fc.assert(
-      fc.asyncProperty(shopArb, fc.array(ruleArb, { minLength: 8, maxLength: 8 }), async (shop, trees) => {
+      fc.asyncProperty(shopArb, treesArb, async (shop, trees) => {
         await loadShop(database, shop);
         if (shop.refresh) await refreshMeasures(database, { asOf: '2026-06-30', full: true });
         const rows = await loadCustomerRows(database);

@@ -1,7 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
-import type { ConditionKind, CustomerRows } from '../rules.ts';
-import { cents } from '../rules.ts';
+import type { ConditionKind, CustomerRows, RowPredicate } from '../rules.ts';
+import { cents, rowExists } from '../rules.ts';
 import { allOf, anyOf, inBounds } from './sql-parts.ts';
 
 // Measures are read as the last refresh left them (`kizuna analytics refresh`, `kizuna clv predict`),
@@ -25,8 +25,11 @@ export const tier: ConditionKind<Tier> = {
   kind: 'tier',
   summary: 'the customer’s tier is one of: loyal, semi_loyal, regular, new, lapsed',
   schema: Tier,
-  compile: (p, ctx) =>
-    sql<boolean>`exists (select 1 from customer_measures m where m.customer_id = ${ctx.customerId} and m.tier = any(${[...p.tiers]}::text[]))`,
+  rowPredicate: (p) => ({
+    table: 'customer_measures',
+    predicate: sql<boolean>`m.tier = any(${[...p.tiers]}::text[])`,
+  }),
+  compile: (p, ctx) => rowExists(tier.rowPredicate!(p, ctx)!, ctx.customerId),
   evaluate: (p, rows) =>
     rows.measures?.tier != null && (p.tiers as readonly string[]).includes(rows.measures.tier),
 };
@@ -48,12 +51,13 @@ export const rfm: ConditionKind<Rfm> = {
   kind: 'rfm',
   summary: 'the RFM cell (e.g. "545") or group (champions, at_risk, …) is one of those given',
   schema: Rfm,
-  compile: (p, ctx) => {
+  rowPredicate: (p) => {
     const either: RawBuilder<unknown>[] = [];
     if (p.cells) either.push(sql`m.rfm_cell = any(${p.cells}::text[])`);
     if (p.groups) either.push(sql`m.rfm_group = any(${[...p.groups]}::text[])`);
-    return sql<boolean>`exists (select 1 from customer_measures m where m.customer_id = ${ctx.customerId} and ${anyOf(either)})`;
+    return { table: 'customer_measures', predicate: anyOf(either) };
   },
+  compile: (p, ctx) => rowExists(rfm.rowPredicate!(p, ctx)!, ctx.customerId),
   evaluate: (p, rows) =>
     rows.measures !== null &&
     ((rows.measures.rfm_cell !== null && (p.cells?.includes(rows.measures.rfm_cell) ?? false)) ||
@@ -115,18 +119,18 @@ export const measure: ConditionKind<Measure> = {
   kind: 'measure',
   summary: `a measure between min and max: ${MEASURE_NAMES.join(', ')} (churn_risk = 1 − probability_alive)`,
   schema: Measure,
-  compile: (p, ctx) => {
+  rowPredicate: (p): RowPredicate => {
     const value = measureSql(p.measure);
     const bounds: RawBuilder<unknown>[] = [sql`${value} is not null`];
     const typed = (x: number) => (MEASURES[p.measure].money ? sql`${String(x)}::numeric` : sql`${x}::float8`);
     if (p.min !== undefined) bounds.push(sql`${value} >= ${typed(p.min)}`);
     if (p.max !== undefined) bounds.push(sql`${value} <= ${typed(p.max)}`);
-    const from =
-      MEASURES[p.measure].table === 'clv'
-        ? sql`customer_clv v where v.customer_id = ${ctx.customerId}`
-        : sql`customer_measures m where m.customer_id = ${ctx.customerId}`;
-    return sql<boolean>`exists (select 1 from ${from} and ${allOf(bounds)})`;
+    return {
+      table: MEASURES[p.measure].table === 'clv' ? 'customer_clv' : 'customer_measures',
+      predicate: allOf(bounds),
+    };
   },
+  compile: (p, ctx) => rowExists(measure.rowPredicate!(p, ctx)!, ctx.customerId),
   evaluate: (p, rows) => {
     const value = measureValue(p.measure, rows);
     if (value === null) return false;

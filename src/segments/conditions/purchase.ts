@@ -9,6 +9,8 @@ import {
   type EvaluateContext,
   ids,
   money,
+  type RowPredicate,
+  rowExists,
   texts,
   windowStart,
 } from '../rules.ts';
@@ -101,17 +103,21 @@ function fromMeasures(p: Purchased, ctx: CompileContext): boolean {
   );
 }
 
+function measuresHold(p: Purchased): RawBuilder<boolean> {
+  const checks: RawBuilder<unknown>[] = [sql`m.orders_count >= ${minOrdersOf(p)}`];
+  if (p.maxOrders !== undefined) checks.push(sql`m.orders_count <= ${p.maxOrders}`);
+  if (p.minAmount !== undefined) checks.push(sql`m.total_spend >= ${String(p.minAmount)}::numeric`);
+  if (p.maxAmount !== undefined) checks.push(sql`m.total_spend <= ${String(p.maxAmount)}::numeric`);
+  return allOf(checks);
+}
+
 function compilePurchased(p: Purchased, ctx: CompileContext): RawBuilder<boolean> {
   const minOrders = minOrdersOf(p);
   if (fromMeasures(p, ctx)) {
-    const checks: RawBuilder<unknown>[] = [sql`m.orders_count >= ${minOrders}`];
-    if (p.maxOrders !== undefined) checks.push(sql`m.orders_count <= ${p.maxOrders}`);
-    if (p.minAmount !== undefined) checks.push(sql`m.total_spend >= ${String(p.minAmount)}::numeric`);
-    if (p.maxAmount !== undefined) checks.push(sql`m.total_spend <= ${String(p.maxAmount)}::numeric`);
-    const holds = allOf(checks);
+    const holds = measuresHold(p);
     return zeroQualifies(p)
       ? sql<boolean>`not exists (select 1 from customer_measures m where m.customer_id = ${ctx.customerId} and not ${holds})`
-      : sql<boolean>`exists (select 1 from customer_measures m where m.customer_id = ${ctx.customerId} and ${holds})`;
+      : rowExists({ table: 'customer_measures', predicate: holds }, ctx.customerId);
   }
   const { from, who, where } = purchaseRows(p, ctx);
   const existence = p.maxOrders === undefined && p.minAmount === undefined && p.maxAmount === undefined;
@@ -174,6 +180,10 @@ export const purchased: ConditionKind<Purchased> = {
     'bought products (ids or SKUs) / categories (or anything), at least / at most N orders or an amount, in the last N days or ever, at some stores',
   schema: Purchased,
   compile: compilePurchased,
+  rowPredicate: (p, ctx) =>
+    fromMeasures(p, ctx) && !zeroQualifies(p)
+      ? { table: 'customer_measures', predicate: measuresHold(p) }
+      : null,
   evaluate: evaluatePurchased,
 };
 
@@ -197,15 +207,19 @@ const anOrder = (ctx: CompileContext, from: Date | null, to: Date) =>
  * Last purchase in the last N days ⇔ an order in (asOf − N, asOf]; N days ago or longer ⇔ an order up to
  * asOf − N and none after it. First purchase in the last N days ⇔ an order in the window and none before.
  */
+/** One row per customer: the first / last purchase is a stored time, when the measures cover every order. */
+function recencyRow(p: Recency, ctx: CompileContext): RowPredicate | null {
+  if (ctx.ordersAfterAsOf || !ctx.measuresCoverOrders) return null;
+  const at = sql.ref(p.kind === 'last_purchase' ? 'm.last_purchase_at' : 'm.first_purchase_at');
+  const bounds: RawBuilder<unknown>[] = [sql`${at} is not null`];
+  if (p.withinDays !== undefined) bounds.push(sql`${at} > ${windowStart(ctx.asOf, p.withinDays)}`);
+  if (p.olderThanDays !== undefined) bounds.push(sql`${at} <= ${windowStart(ctx.asOf, p.olderThanDays)}`);
+  return { table: 'customer_measures', predicate: allOf(bounds) };
+}
+
 function compileRecency(p: Recency, ctx: CompileContext): RawBuilder<boolean> {
-  if (!ctx.ordersAfterAsOf && ctx.measuresCoverOrders) {
-    // One row per customer: the first / last purchase is a stored time.
-    const at = sql.ref(p.kind === 'last_purchase' ? 'm.last_purchase_at' : 'm.first_purchase_at');
-    const bounds: RawBuilder<unknown>[] = [sql`${at} is not null`];
-    if (p.withinDays !== undefined) bounds.push(sql`${at} > ${windowStart(ctx.asOf, p.withinDays)}`);
-    if (p.olderThanDays !== undefined) bounds.push(sql`${at} <= ${windowStart(ctx.asOf, p.olderThanDays)}`);
-    return sql<boolean>`exists (select 1 from customer_measures m where m.customer_id = ${ctx.customerId} and ${allOf(bounds)})`;
-  }
+  const row = recencyRow(p, ctx);
+  if (row) return rowExists(row, ctx.customerId);
   const parts: RawBuilder<unknown>[] = [];
   if (p.withinDays !== undefined) {
     const start = windowStart(ctx.asOf, p.withinDays);
@@ -235,6 +249,7 @@ export const lastPurchase: ConditionKind<Recency> = {
   summary: 'the latest purchase was in the last N days (withinDays) or N days ago or longer (olderThanDays)',
   schema: Recency,
   compile: compileRecency,
+  rowPredicate: recencyRow,
   evaluate: evaluateRecency,
 };
 
@@ -243,5 +258,6 @@ export const firstPurchase: ConditionKind<Recency> = {
   summary: 'the first purchase was in the last N days (withinDays) or N days ago or longer (olderThanDays)',
   schema: Recency,
   compile: compileRecency,
+  rowPredicate: recencyRow,
   evaluate: evaluateRecency,
 };
