@@ -142,6 +142,11 @@ export type MergePlan = {
 
 /** Per-customer results of analytics: deleted for the merged customer, recomputed by the next refresh. */
 const DERIVED_TABLES = ['customer_measures', 'customer_clv', 'tier_snapshots'] as const;
+/**
+ * Records of a past moment — who was in a segment snapshot, the audience a campaign went to — keep the
+ * id they named: rewriting them would change what was true then. The merged stub redirects to the survivor.
+ */
+const FROZEN_TABLES = ['segment_snapshot_members'] as const;
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 type CustomerReference = { table: string; column: string };
@@ -167,9 +172,8 @@ async function customerReferences(db: Db): Promise<CustomerReference[]> {
 
 /** Tables whose rows move: orders first (their lines and returns follow through ON UPDATE CASCADE). */
 function movedTables(refs: CustomerReference[]): CustomerReference[] {
-  const moved = refs.filter(
-    (r) => r.table !== 'customers' && !(DERIVED_TABLES as readonly string[]).includes(r.table),
-  );
+  const kept: readonly string[] = [...DERIVED_TABLES, ...FROZEN_TABLES];
+  const moved = refs.filter((r) => r.table !== 'customers' && !kept.includes(r.table));
   return moved.sort((a, b) => Number(b.table === 'orders') - Number(a.table === 'orders'));
 }
 
