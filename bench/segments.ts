@@ -58,7 +58,11 @@ async function loadContacts(database: Database): Promise<void> {
     values (1, 'bgnbd', 'days', ${SIMULATION_END}, 0, '{}', '{}')`.execute(db);
   await sql`insert into customer_clv (customer_id, model_id, frequency, recency, age, probability_alive, expected_purchases_next_year, clv)
     select id, 1, 0, 0, 0, ((id * 7919) % 1000) / 1000.0, 1, (id % 500) * 100 from customers`.execute(db);
-  await sql`analyze`.execute(db);
+  // Not customer_measures: analysed while still empty, it would tell the planner of the measures refresh
+  // that the table it is filling stays empty (measured: the 100 k refresh took 150 s instead of 5 s).
+  await sql`analyze customers, orders, order_lines, products, touches, interactions, consents, preferences, customer_clv`.execute(
+    db,
+  );
 }
 
 const TEN_CONDITIONS: RuleNode = parseRules({

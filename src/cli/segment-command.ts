@@ -62,7 +62,16 @@ function definitionOptions(command: Command): Command {
     .option('--as-of <when>', 'date (end of that day, UTC) or date-time the windows end at; default now');
 }
 
-const scopeOf = (options: DefinitionOptions) => ({ asOf: asOfDate(options.asOf), actor: CLI_ACTOR });
+function scopeOf(options: { asOf?: string }) {
+  const asOf = asOfDate(options.asOf);
+  if (Number.isNaN(asOf.getTime())) {
+    throw new KizunaError(
+      'invalid_as_of',
+      `--as-of ${options.asOf}: write a date (2026-06-30) or a date-time with a zone`,
+    );
+  }
+  return { asOf, actor: CLI_ACTOR };
+}
 
 /** `kizuna segment …`: count, preview, export, save, list, snapshot and history from the shell. */
 export function registerSegmentCommand(program: Command): void {
