@@ -15,7 +15,9 @@ export async function countSegment(
   rules: RuleNode,
   scope: SegmentScope,
 ): Promise<number> {
-  const { rows } = await memberCountQuery(rules, scope).execute(database.db);
+  const { rows } = await memberCountQuery(rules, await withDatabaseFacts(database, scope)).execute(
+    database.db,
+  );
   return rows[0]?.members ?? 0;
 }
 
