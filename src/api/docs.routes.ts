@@ -26,7 +26,13 @@ export function docsRoutes(routes: readonly RouteDoc[]): RouteModule {
   return (app) => {
     const document = openApiDocument(routes, VERSION);
     const page = docsPage(routes, VERSION);
-    app.get('/api/openapi.json', publicRoute('the documentation of a public interface'), async () => document);
-    app.get('/api/docs', publicRoute('the documentation of a public interface'), async (_request, reply) => reply.type('text/html; charset=utf-8').send(page));
+    app.get(
+      '/api/openapi.json',
+      publicRoute('the documentation of a public interface'),
+      async () => document,
+    );
+    app.get('/api/docs', publicRoute('the documentation of a public interface'), async (_request, reply) =>
+      reply.type('text/html; charset=utf-8').send(page),
+    );
   };
 }

@@ -28,22 +28,31 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 
 /** `GET /health`: 200 when the database answers, 503 otherwise (the cause is logged, not returned). */
 export const healthRoutes: RouteModule = (app, { database }) => {
-  app.get('/health', publicRoute('probes of load balancers and monitors; reveals no data'), async (request, reply): Promise<Health> => {
-    try {
-      const version = await withTimeout(
-        (async () => {
-          await sql`select 1`.execute(database.db);
-          return schemaVersion(database);
-        })(),
-        HEALTH_TIMEOUT_MS,
-      );
-      return { status: 'ok', engine: database.engine, schemaVersion: version, database: 'reachable' };
-    } catch (error) {
-      request.log.error({ err: error }, 'health check: database unreachable');
-      reply.status(503);
-      return { status: 'unavailable', engine: database.engine, schemaVersion: null, database: 'unreachable' };
-    }
-  });
+  app.get(
+    '/health',
+    publicRoute('probes of load balancers and monitors; reveals no data'),
+    async (request, reply): Promise<Health> => {
+      try {
+        const version = await withTimeout(
+          (async () => {
+            await sql`select 1`.execute(database.db);
+            return schemaVersion(database);
+          })(),
+          HEALTH_TIMEOUT_MS,
+        );
+        return { status: 'ok', engine: database.engine, schemaVersion: version, database: 'reachable' };
+      } catch (error) {
+        request.log.error({ err: error }, 'health check: database unreachable');
+        reply.status(503);
+        return {
+          status: 'unavailable',
+          engine: database.engine,
+          schemaVersion: null,
+          database: 'unreachable',
+        };
+      }
+    },
+  );
 };
 
 export const healthRouteDocs: RouteDoc[] = [
