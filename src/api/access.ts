@@ -1,6 +1,14 @@
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type Actor, recordAudit, resumeSession, roleCan, sameSecret, tokenActor } from '../auth/index.ts';
+import {
+  type Actor,
+  recordAudit,
+  resumeSession,
+  roleCan,
+  type SessionInfo,
+  sameSecret,
+  tokenActor,
+} from '../auth/index.ts';
 import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import type { AuditNote, RoutePolicy } from './policy.ts';
@@ -13,7 +21,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Every route the server has, with its policy: what the completeness test and `/api/docs` read. */
 export type RegisteredRoute = { method: string; url: string; policy: RoutePolicy | undefined };
 
-type Authenticated = { actor: Actor; csrfToken: string | null; mustChangePassword: boolean };
+/** The caller: an integration (no session) or a person with their session. */
+type Authenticated = { actor: Actor; session: SessionInfo | null };
 
 async function authenticate(database: Database, request: FastifyRequest): Promise<Authenticated | null> {
   const header = request.headers.authorization;
@@ -22,17 +31,13 @@ async function authenticate(database: Database, request: FastifyRequest): Promis
     const actor = match ? await tokenActor(database, match[1]!) : null;
     if (!actor)
       throw new KizunaError('unauthenticated', 'The API token is unknown or revoked', { status: 401 });
-    return { actor, csrfToken: null, mustChangePassword: false };
+    return { actor, session: null };
   }
   const sessionToken = request.cookies[SESSION_COOKIE];
   if (sessionToken === undefined) return null;
   const session = await resumeSession(database, sessionToken);
   if (!session) return null;
-  return {
-    actor: session.actor,
-    csrfToken: session.csrfToken,
-    mustChangePassword: session.account.mustChangePassword,
-  };
+  return { actor: session.actor, session };
 }
 
 function denied(status: 401 | 403, code: string, message: string): KizunaError {
@@ -50,6 +55,7 @@ export function installAccessControl(
 ): void {
   void app.register(cookie);
   app.decorateRequest('actor', null);
+  app.decorateRequest('session', null);
   app.decorateRequest('audit', undefined as unknown as AuditNote);
 
   app.addHook('onRoute', (route) => {
@@ -69,15 +75,16 @@ export function installAccessControl(
     if (!policy) return; // no such route: the not-found handler answers
     const auth = await authenticate(database, request);
     request.actor = auth?.actor ?? null;
+    request.session = auth?.session ?? null;
     if ('public' in policy) return;
     if (!auth) throw denied(401, 'unauthenticated', 'Sign in (POST /api/session) or send an API token');
-    if (auth.csrfToken !== null && !SAFE_METHODS.has(request.method)) {
+    if (auth.session !== null && !SAFE_METHODS.has(request.method)) {
       const sent = request.headers[CSRF_HEADER];
-      if (typeof sent !== 'string' || !sameSecret(sent, auth.csrfToken)) {
+      if (typeof sent !== 'string' || !sameSecret(sent, auth.session.csrfToken)) {
         throw denied(403, 'csrf_failed', `Send the session's CSRF token in the ${CSRF_HEADER} header`);
       }
     }
-    if (auth.mustChangePassword && !('signedIn' in policy && policy.duringPasswordChange)) {
+    if (auth.session?.account.mustChangePassword && !('signedIn' in policy && policy.duringPasswordChange)) {
       throw denied(
         403,
         'password_change_required',

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { Actor, Permission } from '../auth/index.ts';
+import type { Actor, Permission, SessionInfo } from '../auth/index.ts';
 
 /**
  * Who may call a route. Every route declares one in its options, `{ config: { policy } }`; the server
@@ -24,6 +24,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller; null on public routes without credentials. */
     actor: Actor | null;
+    /** The signed-in person's session (null for API tokens and public calls), as the auth hook found it. */
+    session: SessionInfo | null;
     audit: AuditNote;
   }
 }

@@ -3,11 +3,11 @@ import {
   checkPasswordStrength,
   endSession,
   getStaffAccount,
-  resumeSession,
   type StaffAccount,
   setStaffPassword,
   signIn,
   actorOf as staffActor,
+  verifyCredentials,
 } from '../auth/index.ts';
 import { KizunaError } from '../errors.ts';
 import { SESSION_COOKIE } from './access.ts';
@@ -85,9 +85,7 @@ export const sessionRoutes: RouteModule = (app, { database }) => {
 
   app.get('/api/session', signedIn({ duringPasswordChange: true }), async (request) => {
     const actor = actorOf(request);
-    const session = request.cookies[SESSION_COOKIE]
-      ? await resumeSession(database, request.cookies[SESSION_COOKIE])
-      : null;
+    const session = request.session;
     return {
       actor: { kind: actor.kind, name: actor.name, role: actor.role, storeIds: actor.storeIds },
       staff: session ? publicAccount(session.account) : null,
@@ -96,9 +94,7 @@ export const sessionRoutes: RouteModule = (app, { database }) => {
   });
 
   app.delete('/api/session', signedIn({ duringPasswordChange: true }), async (request, reply) => {
-    const token = request.cookies[SESSION_COOKIE];
-    const session = token ? await resumeSession(database, token) : null;
-    if (session) await endSession(database, session.idHash);
+    if (request.session) await endSession(database, request.session.idHash);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { signedOut: true };
   });
@@ -113,8 +109,8 @@ export const sessionRoutes: RouteModule = (app, { database }) => {
     const body = parseInput(PasswordChangeBody, request.body);
     checkPasswordStrength(body.newPassword);
     const account = await getStaffAccount(database, actor.staffId);
-    const check = account ? await signIn(database, account.code, body.currentPassword) : null;
-    if (!check || !('sessionToken' in check)) {
+    const check = account ? await verifyCredentials(database, account.code, body.currentPassword) : null;
+    if (!check || 'message' in check) {
       throw new KizunaError('invalid_credentials', 'The current password is wrong', {
         field: 'currentPassword',
         status: 403,

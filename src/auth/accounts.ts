@@ -128,7 +128,8 @@ export type StaffAccountInput = {
   mustChangePassword?: boolean;
 };
 
-async function checkStores(database: Database, storeIds: number[]): Promise<void> {
+/** Refuses store ids that do not exist (404, field `storeIds`). */
+export async function checkStores(database: Database, storeIds: number[]): Promise<void> {
   if (storeIds.length === 0) return;
   const found = await database.db.selectFrom('stores').select('id').where('id', 'in', storeIds).execute();
   const missing = storeIds.filter((id) => !found.some((row) => row.id === id));
@@ -371,14 +372,16 @@ export type SignInFailure = {
 // as long as for a real account and does not tell which logins exist.
 let decoyHash: Promise<string> | undefined;
 
-/** Checks a password; counts failures and locks the account after LOCKOUT_AFTER_FAILURES in a row. */
-export async function signIn(
+/**
+ * Checks a password; counts failures and locks the account after LOCKOUT_AFTER_FAILURES in a row. A
+ * success clears the count. Used by sign-in and by a password change (which must prove the old one).
+ */
+export async function verifyCredentials(
   database: Database,
   login: string,
   password: string,
-  context: { ip?: string; userAgent?: string; now?: Date } = {},
-): Promise<SignIn | SignInFailure> {
-  const now = context.now ?? new Date();
+  now = new Date(),
+): Promise<StaffAccount | SignInFailure> {
   const account = await findStaff(database, login);
   const row = account
     ? await database.db
@@ -412,15 +415,31 @@ export async function signIn(
       .execute();
     return { code: 'invalid_credentials', staffId: account.id, message: 'Wrong login or password' };
   }
+  if (row.failed_logins > 0 || row.locked_until !== null) {
+    await database.db
+      .updateTable('staff')
+      .set({ failed_logins: 0, locked_until: null })
+      .where('id', '=', account.id)
+      .execute();
+  }
+  return account;
+}
+
+/** Signs in: checks the password (`verifyCredentials`) and opens a session. */
+export async function signIn(
+  database: Database,
+  login: string,
+  password: string,
+  context: { ip?: string; userAgent?: string; now?: Date } = {},
+): Promise<SignIn | SignInFailure> {
+  const now = context.now ?? new Date();
+  const account = await verifyCredentials(database, login, password, now);
+  if ('message' in account) return account;
   const sessionToken = randomSecret();
   const csrfToken = randomSecret();
   const expiresAt = new Date(now.getTime() + SESSION_IDLE_HOURS * 3_600_000);
   await database.transaction(async (tx) => {
-    await tx.db
-      .updateTable('staff')
-      .set({ failed_logins: 0, locked_until: null, last_login_at: now })
-      .where('id', '=', account.id)
-      .execute();
+    await tx.db.updateTable('staff').set({ last_login_at: now }).where('id', '=', account.id).execute();
     await tx.db
       .insertInto('sessions')
       .values({

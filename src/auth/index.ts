@@ -20,6 +20,7 @@ export {
   setStaffPassword,
   signIn,
   updateStaffAccount,
+  verifyCredentials,
 } from './accounts.ts';
 export {
   type Actor,

@@ -1,5 +1,6 @@
 import type { Database, Role } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
+import { checkStores } from './accounts.ts';
 import type { Actor } from './actor.ts';
 import { hashToken, randomSecret } from './secrets.ts';
 
@@ -39,16 +40,7 @@ export async function createApiToken(
       field: 'storeIds',
     });
   }
-  if (storeIds.length > 0) {
-    const found = await database.db.selectFrom('stores').select('id').where('id', 'in', storeIds).execute();
-    const missing = storeIds.filter((id) => !found.some((r) => r.id === id));
-    if (missing.length > 0) {
-      throw new KizunaError('store_not_found', `No store with id ${missing.join(', ')}`, {
-        field: 'storeIds',
-        status: 404,
-      });
-    }
-  }
+  await checkStores(database, storeIds);
   const token = `${TOKEN_PREFIX}${randomSecret()}`;
   const row = await database.db
     .insertInto('api_tokens')
