@@ -47,6 +47,7 @@ export {
   SettingsPatch,
   updateSettings,
 } from './settings.ts';
+export { type LinkPayload, signLink, verifyLink } from './signed-links.ts';
 export {
   type ApiToken,
   type ApiTokenInput,

@@ -27,6 +27,9 @@ export const PERMISSIONS = [
   'reports:read', // analytics reports, CLV figures
   'analytics:run', // refresh measures
   'segments:write', // save segments, snapshot their members
+  'campaigns:write', // create campaigns, preview their audience and exclusions
+  'campaigns:send', // send a campaign (touches customers; costs money on letters and calls)
+  'service:manage', // SLA policies, business-hours calendars, teams, escalations
   'staff:manage', // accounts, roles, stores, passwords, API tokens
   'settings:manage',
   'audit:read',
@@ -48,6 +51,8 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'reports:read',
     'analytics:run',
     'segments:write',
+    'campaigns:write',
+    'campaigns:send',
   ],
   store_staff: [
     'customers:read',

@@ -39,6 +39,9 @@ describe('the database', () => {
     expect(tables.rows.map((t) => t.table_name)).toEqual([
       'api_tokens',
       'audit_log',
+      'campaign_recipients',
+      'campaign_variants',
+      'campaigns',
       'clv_equity_history',
       'clv_models',
       'consents',

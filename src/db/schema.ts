@@ -190,6 +190,7 @@ export type TouchesTable = {
   opened_at: Timestamp | null;
   clicked_at: Timestamp | null;
   bounced_at: Timestamp | null;
+  campaign_id: number | null;
 };
 
 export type InteractionsTable = {
@@ -349,6 +350,73 @@ export type SegmentSnapshotsTable = {
 
 export type SegmentSnapshotMembersTable = { customer_id: number; snapshot_id: number };
 
+export type CampaignChannel = 'email' | 'letter' | 'phone' | 'newsletter';
+export type CampaignPurpose = 'marketing' | 'follow_up' | 'sales';
+export type CampaignStatus = 'draft' | 'assigned' | 'sending' | 'sent' | 'cancelled';
+export type RecipientState =
+  | 'pending'
+  | 'sending'
+  | 'sent'
+  | 'suppressed'
+  | 'failed'
+  | 'bounced'
+  | 'held_out';
+type Optional<T> = ColumnType<T, T | undefined, T>;
+
+export type CampaignsTable = {
+  id: Generated<number>;
+  name: string;
+  description: string | null;
+  channel: CampaignChannel;
+  purpose: Optional<CampaignPurpose>;
+  goal_kind: Optional<'any' | 'product' | 'category'>;
+  goal_product_ids: Optional<number[]>;
+  goal_category: string | null;
+  goal_window_days: Optional<number>;
+  segment_id: number | null;
+  snapshot_id: number | null;
+  holdout_share: ColumnType<string, string | number | undefined, string | number>;
+  seed: Optional<number>;
+  cost_per_touch: ColumnType<string, string | number | undefined, string | number>;
+  budget: ColumnType<string | null, string | number | null | undefined, string | number | null>;
+  scheduled_at: Timestamp | null;
+  previous_campaign_id: number | null;
+  status: Optional<CampaignStatus>;
+  created_by_staff_id: number | null;
+  created_by_name: string;
+  created_at: CreatedAt;
+  assigned_at: Timestamp | null;
+  send_started_at: Timestamp | null;
+  sent_at: Timestamp | null;
+};
+
+export type CampaignVariantsTable = {
+  campaign_id: number;
+  code: string;
+  name: string | null;
+  weight: Optional<number>;
+  subject: string | null;
+  body_text: string | null;
+  body_html: string | null;
+  offer: string | null;
+  content: Json;
+};
+
+export type CampaignRecipientsTable = {
+  customer_id: number;
+  campaign_id: number;
+  variant: string | null;
+  holdout: Optional<boolean>;
+  stratum: string | null;
+  state: Optional<RecipientState>;
+  reason: string | null;
+  attempts: Optional<number>;
+  message_id: string | null;
+  touch_id: number | null;
+  claimed_at: Timestamp | null;
+  sent_at: Timestamp | null;
+};
+
 /** The typed schema Kysely checks every query against. */
 export type Schema = {
   stores: StoresTable;
@@ -373,6 +441,9 @@ export type Schema = {
   segment_sizes: SegmentSizesTable;
   segment_snapshots: SegmentSnapshotsTable;
   segment_snapshot_members: SegmentSnapshotMembersTable;
+  campaigns: CampaignsTable;
+  campaign_variants: CampaignVariantsTable;
+  campaign_recipients: CampaignRecipientsTable;
   staff_stores: StaffStoresTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;

@@ -7,6 +7,7 @@ import * as customerMerge from './006-customer-merge.ts';
 import * as notebookPrivacy from './007-notebook-privacy.ts';
 import * as incrementalMeasures from './008-incremental-measures.ts';
 import * as segments from './009-segments.ts';
+import * as campaigns from './010-campaigns.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '007-notebook-privacy': notebookPrivacy,
   '008-incremental-measures': incrementalMeasures,
   '009-segments': segments,
+  '010-campaigns': campaigns,
 };
