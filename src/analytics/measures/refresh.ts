@@ -93,8 +93,12 @@ export async function refreshMeasures(
   if (reason) {
     // Fresh planner statistics first: PGlite has no autovacuum, and on stale or missing statistics the
     // full query falls into nested loops (measured at 10,000 customers: 4.6 s without, 0.45 s with).
+    // customer_measures too: statistics taken while it was empty make the write's anti-join a nested loop
+    // over what is by now every customer.
     const start = performance.now();
-    await sql`analyze customers, orders, order_lines, products, returns`.execute(database.db);
+    await sql`analyze customers, orders, order_lines, products, returns, customer_measures`.execute(
+      database.db,
+    );
     record('analyze', 0, start);
   }
   const outcome = await database.transaction(async (tx) => {
