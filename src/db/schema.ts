@@ -16,7 +16,10 @@ export type ConsentChannel = 'email' | 'sms' | 'phone' | 'letter';
 export type TouchChannel = 'email' | 'letter' | 'dm' | 'newsletter' | 'step_mail' | 'phone' | 'sms';
 export type InteractionKind = 'inquiry' | 'request' | 'complaint' | 'suggestion' | 'call';
 export type InteractionChannel = 'phone' | 'email' | 'store' | 'web' | 'letter';
-export type InteractionStatus = 'open' | 'waiting' | 'resolved' | 'closed';
+export type InteractionStatus = 'new' | 'open' | 'waiting' | 'resolved' | 'closed';
+export type TicketPriority = 'low' | 'normal' | 'high' | 'urgent';
+export type TicketMessageKind = 'customer_message' | 'public_reply' | 'internal_note';
+export type FollowUpState = 'due' | 'done' | 'cancelled';
 export type PreferenceSource = 'staff' | 'inferred' | 'customer';
 
 export type StoresTable = {
@@ -208,6 +211,73 @@ export type InteractionsTable = {
   opened_at: Timestamp;
   first_response_at: Timestamp | null;
   resolved_at: Timestamp | null;
+  priority: Generated<TicketPriority>;
+  team_id: number | null;
+};
+
+export type TeamsTable = {
+  id: Generated<number>;
+  name: string;
+  created_at: CreatedAt;
+};
+
+export type TeamMembersTable = {
+  team_id: number;
+  staff_id: number;
+};
+
+/** An attachment kept as a reference: the content itself is not stored in the database. */
+export type AttachmentRef = { name: string; type: string | null; size: number | null; url: string | null };
+
+export type TicketMessagesTable = {
+  customer_id: number;
+  interaction_id: number;
+  id: Generated<number>;
+  kind: TicketMessageKind;
+  author_staff_id: number | null;
+  author_name: string | null;
+  from_address: string | null;
+  subject: string | null;
+  body: string | null;
+  attachments: ColumnType<AttachmentRef[], string | undefined, string>;
+  message_id: string | null;
+  in_reply_to: string | null;
+  delivery: 'sent' | 'failed' | null;
+  delivery_error: string | null;
+  created_at: CreatedAt;
+};
+
+export type TicketStatusChangesTable = {
+  customer_id: number;
+  interaction_id: number;
+  id: Generated<number>;
+  from_status: InteractionStatus | null;
+  to_status: InteractionStatus;
+  changed_by_staff_id: number | null;
+  changed_at: CreatedAt;
+};
+
+export type FollowUpsTable = {
+  customer_id: number;
+  id: Generated<number>;
+  interaction_id: number;
+  due_at: Timestamp;
+  prompt: string;
+  state: Generated<FollowUpState>;
+  assignee_staff_id: number | null;
+  answer: string | null;
+  answered_by_staff_id: number | null;
+  answered_at: Timestamp | null;
+  created_at: CreatedAt;
+};
+
+export type CsatResponsesTable = {
+  customer_id: number;
+  interaction_id: number;
+  score: number;
+  comment: string | null;
+  agent_staff_id: number | null;
+  answered_at: CreatedAt;
 };
 
 export type PreferencesTable = {
@@ -382,6 +452,8 @@ export type CampaignsTable = {
   scheduled_at: Timestamp | null;
   previous_campaign_id: number | null;
   status: Optional<CampaignStatus>;
+  fallback_channel: 'email' | null;
+  content: Json;
   created_by_staff_id: number | null;
   created_by_name: string;
   created_at: CreatedAt;
@@ -408,6 +480,7 @@ export type CampaignRecipientsTable = {
   variant: string | null;
   holdout: Optional<boolean>;
   stratum: string | null;
+  channel: CampaignChannel | null;
   state: Optional<RecipientState>;
   reason: string | null;
   attempts: Optional<number>;
@@ -444,6 +517,12 @@ export type Schema = {
   campaigns: CampaignsTable;
   campaign_variants: CampaignVariantsTable;
   campaign_recipients: CampaignRecipientsTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  ticket_messages: TicketMessagesTable;
+  ticket_status_changes: TicketStatusChangesTable;
+  follow_ups: FollowUpsTable;
+  csat_responses: CsatResponsesTable;
   staff_stores: StaffStoresTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;

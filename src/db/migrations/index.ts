@@ -8,6 +8,7 @@ import * as notebookPrivacy from './007-notebook-privacy.ts';
 import * as incrementalMeasures from './008-incremental-measures.ts';
 import * as segments from './009-segments.ts';
 import * as campaigns from './010-campaigns.ts';
+import * as tickets from './011-tickets.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '008-incremental-measures': incrementalMeasures,
   '009-segments': segments,
   '010-campaigns': campaigns,
+  '011-tickets': tickets,
 };
