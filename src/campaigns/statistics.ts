@@ -25,6 +25,10 @@ export function normalUpperTail(z: number): number {
   return 0.5 * erfc(z / Math.SQRT2);
 }
 
+/** a0·xⁿ + a1·xⁿ⁻¹ + … + an. */
+const horner = (coefficients: readonly number[], x: number): number =>
+  coefficients.reduce((sum, coefficient) => sum * x + coefficient, 0);
+
 /**
  * The standard normal quantile Φ⁻¹(p): Acklam's rational approximation (relative error < 1.2e-9), then one
  * Halley step against the exact tail from erfc, which brings it to double precision.
@@ -49,22 +53,14 @@ export function normalQuantile(p: number): number {
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
   const low = 0.02425;
   let x: number;
-  if (p < low) {
-    const q = Math.sqrt(-2 * Math.log(p));
-    x =
-      (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-      ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  } else if (p <= 1 - low) {
+  if (p < low || p > 1 - low) {
+    const q = Math.sqrt(-2 * Math.log(p < low ? p : 1 - p));
+    const tail = horner(c, q) / horner([...d, 1], q);
+    x = p < low ? tail : -tail;
+  } else {
     const q = p - 0.5;
     const r = q * q;
-    x =
-      ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
-      (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
-  } else {
-    const q = Math.sqrt(-2 * Math.log(1 - p));
-    x =
-      -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-      ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    x = (horner(a, r) * q) / horner([...b, 1], r);
   }
   // Halley refinement: e = Φ(x) − p with Φ(x) = erfc(−x/√2)/2.
   const e = 0.5 * erfc(-x / Math.SQRT2) - p;
