@@ -1,4 +1,12 @@
 export {
+  addBusinessMinutes,
+  type BusinessCalendar,
+  businessMinutesBetween,
+  calendarProblems,
+  isBusinessTime,
+  type Weekday,
+} from './calendar.ts';
+export {
   createInteraction,
   INTERACTION_CHANNELS,
   INTERACTION_KINDS,
