@@ -1,9 +1,14 @@
 import { Readable } from 'node:stream';
+import { sql } from 'kysely';
 import { z } from 'zod';
+import type { Actor } from '../auth/index.ts';
+import { customerInStores } from '../auth/index.ts';
+import { listStores } from '../commerce/stores.ts';
 import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import {
   countSegment,
+  describeConditions,
   evaluateSegment,
   explainSegment,
   getSegment,
@@ -11,6 +16,7 @@ import {
   MAX_PREVIEW_LIMIT,
   parseRules,
   previewSegment,
+  RFM_GROUPS,
   type RuleNode,
   RuleTreeInput,
   saveSegment,
@@ -18,6 +24,7 @@ import {
   segmentHistory,
   snapshotSegment,
   TEMPLATES,
+  TIERS,
   templateRules,
 } from '../segments/index.ts';
 import type { RouteDoc } from './openapi.ts';
@@ -83,6 +90,47 @@ async function savedSegment(database: Database, params: unknown) {
   return getSegment(database, Number(id));
 }
 
+/** How many of the tags in use the condition registry lists (the most used first). */
+export const MAX_LISTED_TAGS = 200;
+
+/**
+ * The values a rule builder offers for parameters that are not a fixed enum: the catalog's categories,
+ * the stores, and the acquisition sources and tags of the caller's stores' active customers (so a
+ * store-scoped caller learns nothing of other stores' customers). Products are searched with
+ * GET /api/products?q=.
+ */
+async function conditionValues(database: Database, actor: Actor) {
+  const db = database.db;
+  const active = db
+    .selectFrom('customers as c')
+    .where('c.merged_into_customer_id', 'is', null)
+    .where('c.erased_at', 'is', null)
+    .where(customerInStores(actor, sql.ref('c.id')));
+  const [categories, stores, sources, tags] = await Promise.all([
+    db.selectFrom('products').select('category').distinct().orderBy('category').execute(),
+    listStores(database),
+    active
+      .select('c.acquisition_source as source')
+      .distinct()
+      .where('c.acquisition_source', 'is not', null)
+      .orderBy('source')
+      .execute(),
+    sql<{ tag: string; customers: number }>`
+      select t.tag, count(*)::int as customers
+      from customers c cross join lateral unnest(c.tags) as t(tag)
+      where c.merged_into_customer_id is null and c.erased_at is null and ${customerInStores(actor, sql.ref('c.id'))}
+      group by t.tag order by count(*) desc, t.tag limit ${MAX_LISTED_TAGS}`.execute(db),
+  ]);
+  return {
+    tiers: TIERS,
+    rfmGroups: RFM_GROUPS,
+    categories: categories.map((r) => r.category),
+    stores: stores.map(({ id, code, name }) => ({ id, code, name })),
+    acquisitionSources: sources.map((r) => r.source as string),
+    tags: tags.rows.map((r) => ({ tag: r.tag, customers: r.customers })),
+  };
+}
+
 /**
  * Segments: count while editing, preview the first members, export them as CSV, save, re-evaluate,
  * snapshot, and the size history. Count, preview and export see only the caller's stores' customers.
@@ -90,6 +138,12 @@ async function savedSegment(database: Database, params: unknown) {
 export const segmentRoutes: RouteModule = (app, { database }) => {
   app.get('/api/segments/templates', allow('reports:read'), async () => ({
     templates: TEMPLATES.map((t) => ({ name: t.name, description: t.description })),
+  }));
+
+  // Every role that may save segments (segments:write) also has customers:read.
+  app.get('/api/segments/conditions', allow('customers:read'), async (request) => ({
+    conditions: describeConditions(),
+    values: await conditionValues(database, actorOf(request)),
   }));
 
   app.post('/api/segments/count', allow('reports:read'), async (request) => {
@@ -172,6 +226,18 @@ export const segmentRouteDocs: RouteDoc[] = [
     tag: 'segments',
     summary: 'The built-in segment templates (bought A not B, loyal tier, lapsed regulars…).',
     responses: { 200: '{templates: [{name, description}]}', 403: REFUSED },
+  },
+  {
+    method: 'GET',
+    path: '/api/segments/conditions',
+    tag: 'segments',
+    summary: 'The condition kinds a rule tree may use, with their parameters, for a visual rule builder.',
+    description:
+      'conditions: per kind, its label, description, parameters as JSON Schema (schema) and flattened for a form (parameters: name, type, items, required, enum, minimum, maximum, and values naming the list below to pick from). values: tiers, RFM groups, the catalog’s categories, the stores, and the acquisition sources and tags (most used first, at most 200) of your stores’ customers; products are searched with GET /api/products?q=.',
+    responses: {
+      200: '{conditions: [{kind, label, description, schema, parameters}], values}',
+      403: REFUSED,
+    },
   },
   {
     method: 'POST',

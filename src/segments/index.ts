@@ -13,9 +13,11 @@ export { evaluateMembers, evaluateRules, loadCustomerRows } from './evaluate.ts'
 export {
   type CompileContext,
   type Condition,
+  type ConditionDescription,
   type ConditionKind,
   type CustomerRows,
   conditionKinds,
+  describeConditions,
   type EvaluateContext,
   formatPath,
   parseRules,

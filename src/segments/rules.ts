@@ -117,6 +117,8 @@ export type ConditionKind<C extends Condition> = {
   kind: C['kind'];
   /** One line for `kizuna segment kinds` and the docs. */
   summary: string;
+  /** A short name for a rule builder's menu; by default the kind in words ("last_purchase" → "Last purchase"). */
+  label?: string;
   schema: z.ZodType<C>;
   compile(condition: C, ctx: CompileContext): RawBuilder<boolean>;
   /** The condition as a test of one row (see RowPredicate), when it is one in this context. */
@@ -260,3 +262,101 @@ export const windowStart = (asOf: Date, withinDays: number): Date =>
 
 /** Exact decimal text → integer cents (amounts are numeric(14,2)). */
 export const cents = (value: string | number): number => Math.round(Number(value) * 100);
+
+/**
+ * Where a rule builder finds the values a parameter takes, when they are not a fixed enum of the schema:
+ * the catalog's categories, the stores, the acquisition sources and tags in use, products by search.
+ */
+export type ValueList = 'categories' | 'stores' | 'acquisitionSources' | 'tags' | 'products';
+const VALUE_LISTS: Record<string, ValueList> = {
+  categories: 'categories',
+  storeIds: 'stores',
+  sources: 'acquisitionSources',
+  tags: 'tags',
+  productIds: 'products',
+  skus: 'products',
+};
+
+export type ConditionParameter = {
+  name: string;
+  /** JSON Schema type of the value: string, integer, number, boolean or array. */
+  type: string;
+  /** For an array, the type of its items. */
+  items?: string;
+  required: boolean;
+  description?: string;
+  /** The allowed values (of the value, or of an array's items). */
+  enum?: readonly unknown[];
+  minimum?: number;
+  maximum?: number;
+  values?: ValueList;
+};
+
+export type ConditionDescription = {
+  kind: string;
+  label: string;
+  description: string;
+  /** The parameters as JSON Schema (draft 2020-12), as the server validates them (`kind` included). */
+  schema: Record<string, unknown>;
+  /** The same parameters flattened for a form: one entry per field other than `kind`. */
+  parameters: ConditionParameter[];
+};
+
+type JsonSchema = {
+  type?: string;
+  enum?: unknown[];
+  const?: unknown;
+  description?: string;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+};
+
+const inWords = (kind: string) => kind.charAt(0).toUpperCase() + kind.slice(1).replaceAll('_', ' ');
+
+/**
+ * The condition registry as a rule builder needs it: per kind, a label, what it means, and its
+ * parameters as JSON Schema generated from the same zod schema `parseRules` checks with. Rules across
+ * fields ("give min, max or both") are not in the JSON Schema: the server checks them and names the field.
+ */
+export function describeConditions(): ConditionDescription[] {
+  return conditionKinds().map((entry) => {
+    const { $schema: _, ...schema } = z.toJSONSchema(entry.schema, {
+      io: 'input',
+      unrepresentable: 'any',
+    }) as JsonSchema & { $schema?: string };
+    // Kinds that share a schema (first / last purchase) list every kind in it: name this one.
+    const properties: Record<string, JsonSchema> = {
+      ...schema.properties,
+      kind: { type: 'string', const: entry.kind },
+    };
+    const required = schema.required ?? [];
+    const parameters = Object.entries(properties)
+      .filter(([name]) => name !== 'kind')
+      .map(([name, property]): ConditionParameter => {
+        const allowed = property.enum ?? property.items?.enum;
+        const minimum = property.minimum ?? property.exclusiveMinimum;
+        return {
+          name,
+          type: property.type ?? 'string',
+          ...(property.items?.type ? { items: property.items.type } : {}),
+          required: required.includes(name),
+          ...(property.description ? { description: property.description } : {}),
+          ...(allowed ? { enum: allowed } : {}),
+          ...(minimum !== undefined ? { minimum } : {}),
+          ...(property.maximum !== undefined ? { maximum: property.maximum } : {}),
+          ...(VALUE_LISTS[name] ? { values: VALUE_LISTS[name] } : {}),
+        };
+      });
+    return {
+      kind: entry.kind,
+      label: entry.label ?? inWords(entry.kind),
+      description: entry.summary,
+      schema: { ...schema, properties },
+      parameters,
+    };
+  });
+}
