@@ -20,3 +20,15 @@ export {
   updateInteraction,
 } from './interactions.ts';
 export { type RedactableInteraction, type Redacted, redactForRole, redactInteractions } from './redaction.ts';
+export {
+  choosePolicy,
+  computeSlaState,
+  NO_SLA,
+  policyMatches,
+  type SlaClock,
+  type SlaClockName,
+  type SlaPolicy,
+  type SlaState,
+  type SlaTicket,
+  type SlaTicketStatus,
+} from './sla.ts';
