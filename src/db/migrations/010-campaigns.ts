@@ -34,6 +34,10 @@ create table campaigns (
   -- "Version 2 vs version 1": the campaign this one is compared with in the report.
   previous_campaign_id bigint references campaigns (id),
   status text not null default 'draft' check (status in ('draft', 'assigned', 'sending', 'sent', 'cancelled')),
+  -- A letter campaign may move customers refused a letter only because of their tier to this channel.
+  fallback_channel text check (fallback_channel in ('email')),
+  -- Channel-specific content: newsletter sections, the phone script, the fallback's cost per touch.
+  content jsonb not null default '{}',
   created_by_staff_id bigint references staff (id),
   created_by_name text not null,
   created_at timestamptz not null default now(),
@@ -64,6 +68,8 @@ create table campaign_recipients (
   holdout boolean not null default false,
   -- The stratum at assignment (the tier then), so the split can be checked later.
   stratum text,
+  -- The channel the member was (or is to be) reached by: the campaign's, or its fallback.
+  channel text,
   state text not null default 'pending'
     check (state in ('pending', 'sending', 'sent', 'suppressed', 'failed', 'bounced', 'held_out')),
   -- Why the contact policy refused (e.g. 'no_consent:email', 'frequency_cap'), or the last error.
