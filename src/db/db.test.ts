@@ -39,6 +39,7 @@ describe('the database', () => {
     expect(tables.rows.map((t) => t.table_name)).toEqual([
       'api_tokens',
       'audit_log',
+      'business_calendars',
       'campaign_recipients',
       'campaign_variants',
       'campaigns',
@@ -64,6 +65,8 @@ describe('the database', () => {
       'segments',
       'sessions',
       'settings',
+      'sla_escalations',
+      'sla_policies',
       'staff',
       'staff_stores',
       'stores',

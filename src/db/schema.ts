@@ -280,6 +280,53 @@ export type CsatResponsesTable = {
   answered_at: CreatedAt;
 };
 
+/** hours: weekday '0'–'6' → [['09:00', '18:00'], …]; holidays as 'YYYY-MM-DD' (read with ::text[]). */
+export type BusinessCalendarsTable = {
+  id: Generated<number>;
+  name: string;
+  timezone: string;
+  hours: Json;
+  holidays: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+};
+
+export type SlaPoliciesTable = {
+  id: Generated<number>;
+  name: string;
+  calendar_id: number;
+  kinds: InteractionKind[] | null;
+  priorities: TicketPriority[] | null;
+  tiers: string[] | null;
+  store_ids: number[] | null;
+  precedence: Generated<number>;
+  first_response_minutes: number | null;
+  next_response_minutes: number | null;
+  resolution_minutes: number | null;
+  /** numeric(5,4), read as a string. */
+  near_breach_share: ColumnType<string, string | number | undefined, string | number>;
+  near_breach_minutes: number | null;
+  active: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+};
+
+export type SlaEscalationsTable = {
+  customer_id: number;
+  id: Generated<number>;
+  interaction_id: number;
+  policy_id: number | null;
+  clock: 'first_response' | 'next_response' | 'resolution';
+  clock_started_at: Timestamp;
+  breached_at: Timestamp;
+  store_id: number | null;
+  assignee_staff_id: number | null;
+  notified_staff_id: number | null;
+  notified_at: Timestamp;
+  acknowledged_at: Timestamp | null;
+  acknowledged_by_staff_id: number | null;
+};
+
 export type PreferencesTable = {
   customer_id: number;
   id: Generated<number>;
@@ -523,6 +570,9 @@ export type Schema = {
   ticket_status_changes: TicketStatusChangesTable;
   follow_ups: FollowUpsTable;
   csat_responses: CsatResponsesTable;
+  business_calendars: BusinessCalendarsTable;
+  sla_policies: SlaPoliciesTable;
+  sla_escalations: SlaEscalationsTable;
   staff_stores: StaffStoresTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;

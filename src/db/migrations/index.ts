@@ -9,6 +9,7 @@ import * as incrementalMeasures from './008-incremental-measures.ts';
 import * as segments from './009-segments.ts';
 import * as campaigns from './010-campaigns.ts';
 import * as tickets from './011-tickets.ts';
+import * as sla from './012-sla.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '009-segments': segments,
   '010-campaigns': campaigns,
   '011-tickets': tickets,
+  '012-sla': sla,
 };
