@@ -232,7 +232,7 @@ describe('GET /api/customers/:id/timeline', () => {
 describe('errors', () => {
   it('answers an unknown route with a JSON 404', async () => {
     for (const [method, url] of [
-      ['GET', '/nope?x=1'],
+      ['GET', '/api/nope?x=1'],
       ['POST', '/health'],
     ] as const) {
       const response = await app.inject({ method, url });

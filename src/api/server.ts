@@ -26,6 +26,7 @@ import type { ApiContext, RouteModule } from './route-module.ts';
 import { segmentRouteDocs, segmentRoutes } from './segment.routes.ts';
 import { sessionRouteDocs, sessionRoutes } from './session.routes.ts';
 import { invalidRequest } from './validation.ts';
+import { installWebApp, isWebAppRequest, sendWebApp } from './web-app.ts';
 
 /** The API's only error shape. */
 export type ErrorBody = { error: { code: string; message: string; field?: string } };
@@ -142,6 +143,11 @@ export function buildServer(database: Database, options: ServerOptions = {}): Ki
   app.setErrorHandler(sendFailure);
 
   app.setNotFoundHandler((request, reply) => {
+    // Any GET outside /api is the staff web app (its files, or index.html for its own paths).
+    if (isWebAppRequest(request)) {
+      const sent = sendWebApp(request, reply);
+      if (sent) return sent;
+    }
     const path = request.url.split('?')[0];
     return sendError(reply, 404, errorBody('not_found', `No route ${request.method} ${path}`));
   });
@@ -158,6 +164,7 @@ export function buildServer(database: Database, options: ServerOptions = {}): Ki
   void app.register(rateLimit, { global: false });
   const routes: RegisteredRoute[] = [];
   installAccessControl(app, database, routes);
+  installWebApp(app);
 
   const context: ApiContext = { database };
   for (const module of ROUTE_MODULES) {
