@@ -13,6 +13,7 @@ import { installAccessControl, type RegisteredRoute } from './access.ts';
 import { accountRouteDocs, accountRoutes } from './account.routes.ts';
 import { activityRouteDocs, activityRoutes } from './activity.routes.ts';
 import { analyticsRouteDocs, analyticsRoutes } from './analytics.routes.ts';
+import { campaignRouteDocs, campaignRoutes } from './campaign.routes.ts';
 import { clvRouteDocs, clvRoutes } from './clv.routes.ts';
 import { commerceRouteDocs, commerceRoutes } from './commerce.routes.ts';
 import { customerRouteDocs, customerRoutes } from './customer.routes.ts';
@@ -57,6 +58,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...clvRouteDocs,
   ...analyticsRouteDocs,
   ...segmentRouteDocs,
+  ...campaignRouteDocs,
   ...docsRouteDocs,
 ];
 
@@ -74,6 +76,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   clvRoutes,
   analyticsRoutes,
   segmentRoutes,
+  campaignRoutes,
   docsRoutes(ROUTE_DOCS),
 ];
 

@@ -35,6 +35,7 @@ function variantCase(variants: readonly CampaignVariant[]): RawBuilder<string> {
     return sql`when p * ${total}::bigint < nr * ${cumulative}::bigint then ${v.code}::text`;
   });
   const last = variants.at(-1)!.code;
+  if (branches.length === 0) return sql<string>`${last}::text`;
   return sql<string>`case ${sql.join(branches, sql` `)} else ${last}::text end`;
 }
 

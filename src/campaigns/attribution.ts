@@ -97,7 +97,7 @@ anchors as (
   where m.holdout and c.started_at is not null and c.started_at <= ${asOf}
 ),
 window_orders as (
-  select distinct o.customer_id, o.id as order_id, o.ordered_at
+  select distinct o.customer_id, a.variant, o.id as order_id, o.ordered_at
   from anchors a cross join c
   join orders o on o.customer_id = a.customer_id
    and o.ordered_at >= a.anchor_at
@@ -106,7 +106,7 @@ window_orders as (
   where ${orderMatches('c')}
 ),
 candidates as (
-  select w.customer_id, w.order_id, t.sent_at, t.id as touch_id, t.campaign_id
+  select w.customer_id, w.variant, w.order_id, t.sent_at, t.id as touch_id, t.campaign_id
   from window_orders w
   join orders o on o.customer_id = w.customer_id and o.id = w.order_id
   join touches t on t.customer_id = w.customer_id and t.campaign_id is not null
@@ -114,7 +114,7 @@ candidates as (
   join campaigns k on k.id = t.campaign_id
   where w.ordered_at < t.sent_at + k.goal_window_days * interval '1 day' and ${orderMatches('k')}
   union all
-  select w.customer_id, w.order_id, a.anchor_at, 0, ${campaignId}
+  select w.customer_id, w.variant, w.order_id, a.anchor_at, 0, ${campaignId}
   from window_orders w cross join c
   join anchors a on a.customer_id = w.customer_id and a.holdout
   where w.ordered_at >= a.anchor_at and w.ordered_at < a.anchor_at + c.goal_window_days * interval '1 day'
@@ -125,17 +125,16 @@ ranked as (
   from candidates
 ),
 credited as (
-  select customer_id, order_id, sent_at as credited_at from ranked where position = 1 and campaign_id = ${campaignId}
+  select customer_id, variant, order_id, sent_at as credited_at from ranked where position = 1 and campaign_id = ${campaignId}
 ),
 per_order as (
-  select cr.customer_id, cr.order_id, m.variant, o.ordered_at, cr.credited_at,
+  select cr.customer_id, cr.order_id, cr.variant, o.ordered_at, cr.credited_at,
          case when c.goal_kind = 'any' then o.total else coalesce(lines.amount, 0) end
            - coalesce(back.amount, 0) as revenue,
          coalesce(lines.cost, 0) - coalesce(back.cost, 0) as cost_of_goods,
          coalesce(lines.without_cost, 0) + coalesce(back.without_cost, 0) as lines_without_cost
   from credited cr
   cross join c
-  join members m on m.customer_id = cr.customer_id
   join orders o on o.customer_id = cr.customer_id and o.id = cr.order_id
   left join lateral (
     select sum(l.amount) as amount, sum(l.quantity * p.unit_cost) as cost,

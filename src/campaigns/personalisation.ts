@@ -59,8 +59,10 @@ export const DEFAULT_SUBJECT = '{{ campaign.name }}';
 export const DEFAULT_BODY_TEXT = `Dear {{ customer.name | default: "customer" }},
 
 {{ offer }}
-{% if favourite_category %}
-As someone who enjoys {{ favourite_category }}, we thought of you first.{% endif %}`;
+{%- if favourite_category %}
+
+As someone who enjoys {{ favourite_category }}, we thought of you first.
+{%- endif %}`;
 
 export const DEFAULT_NEWSLETTER_TEXT = `Dear {{ customer.name | default: "customer" }},
 {% for section in sections %}
@@ -131,4 +133,19 @@ export function renderVariant(
 /** Renders one plain template (letters, the phone script) for a scope. */
 export function renderText(template: string, scope: Record<string, unknown>): string {
   return text.parseAndRenderSync(template, scope);
+}
+
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** The HTML part of a message written as text only: escaped, line breaks kept, links clickable. */
+export function textToHtml(message: string): string {
+  const escaped = message.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+  const linked = escaped.replace(/https?:\/\/[^\s<]+/g, (url) => `<a href="${url}">${url}</a>`);
+  return `<!doctype html><html><body><div style="white-space:pre-wrap">${linked}</div></body></html>`;
 }

@@ -17,6 +17,7 @@ import {
   renderText,
   renderVariant,
   templateScope,
+  textToHtml,
 } from '../personalisation.ts';
 import type { ChannelSender, Delivery, OutgoingRecipient } from './channel.ts';
 
@@ -66,7 +67,9 @@ export async function unsubscribeUrl(
 
 /** An SMTP answer 5xx is permanent (a bounce); 4xx and connection trouble are transient. */
 export function classifySmtpError(error: unknown): 'bounced' | 'transient' {
-  const code = (error as { responseCode?: number }).responseCode;
+  // A refused recipient comes back as an envelope error that carries the RCPT answer in rejectedErrors.
+  const failure = error as { responseCode?: number; rejectedErrors?: { responseCode?: number }[] };
+  const code = failure.responseCode ?? failure.rejectedErrors?.[0]?.responseCode;
   return typeof code === 'number' && code >= 500 && code < 600 ? 'bounced' : 'transient';
 }
 
@@ -183,7 +186,7 @@ export function emailChannel(database: Database, options: EmailChannelOptions): 
               to: person.name ? { name: person.name, address: person.email } : person.email,
               subject: message.subject,
               text: message.text,
-              html: message.html ?? undefined,
+              html: message.html ?? textToHtml(message.text),
               messageId: recipient.messageId,
               headers: {
                 'List-Unsubscribe': `<${link}>`,
