@@ -32,3 +32,22 @@ export {
   type SlaTicket,
   type SlaTicketStatus,
 } from './sla.ts';
+export {
+  CalendarInput,
+  CalendarPatch,
+  createCalendar,
+  createPolicy,
+  getCalendar,
+  getPolicy,
+  listCalendars,
+  listPolicies,
+  loadSlaSetup,
+  PolicyInput,
+  PolicyPatch,
+  type SlaSetup,
+  type StoredCalendar,
+  slaStateOf,
+  slaStateWith,
+  updateCalendar,
+  updatePolicy,
+} from './sla-policies.ts';
