@@ -76,7 +76,9 @@ async function claimBatch(
       limit ${size}
       for update skip locked)
     returning r.customer_id, r.variant, r.attempts, r.message_id`.execute(database.db);
-  return rows.map((r) => ({ ...r, customer_id: Number(r.customer_id) }));
+  return rows
+    .map((r) => ({ ...r, customer_id: Number(r.customer_id) }))
+    .sort((a, b) => a.customer_id - b.customer_id);
 }
 
 type Outcome = {
