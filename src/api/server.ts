@@ -14,6 +14,7 @@ import { accountRouteDocs, accountRoutes } from './account.routes.ts';
 import { activityRouteDocs, activityRoutes } from './activity.routes.ts';
 import { analyticsRouteDocs, analyticsRoutes } from './analytics.routes.ts';
 import { campaignRouteDocs, campaignRoutes } from './campaign.routes.ts';
+import { campaignReportRouteDocs, campaignReportRoutes } from './campaign-report.routes.ts';
 import { clvRouteDocs, clvRoutes } from './clv.routes.ts';
 import { commerceRouteDocs, commerceRoutes } from './commerce.routes.ts';
 import { customerRouteDocs, customerRoutes } from './customer.routes.ts';
@@ -59,6 +60,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...analyticsRouteDocs,
   ...segmentRouteDocs,
   ...campaignRouteDocs,
+  ...campaignReportRouteDocs,
   ...docsRouteDocs,
 ];
 
@@ -77,6 +79,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   analyticsRoutes,
   segmentRoutes,
   campaignRoutes,
+  campaignReportRoutes,
   docsRoutes(ROUTE_DOCS),
 ];
 
