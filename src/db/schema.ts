@@ -537,6 +537,109 @@ export type CampaignRecipientsTable = {
   sent_at: Timestamp | null;
 };
 
+export type FlowEnrollmentState =
+  | 'active'
+  | 'completed'
+  | 'goal'
+  | 'exited'
+  | 'held_out'
+  | 'superseded'
+  | 'cancelled';
+export type FlowJobState = 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export type FlowsTable = {
+  id: Generated<number>;
+  name: string;
+  description: string | null;
+  builtin: string | null;
+  enabled: Optional<boolean>;
+  current_version: Optional<number>;
+  enabled_at: Timestamp | null;
+  scanned_until: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+};
+
+export type FlowVersionsTable = {
+  flow_id: number;
+  version: number;
+  definition: ColumnType<unknown, string, string>;
+  created_by_staff_id: number | null;
+  created_by_name: string;
+  created_at: CreatedAt;
+};
+
+export type FlowEnrollmentsTable = {
+  customer_id: number;
+  id: Generated<number>;
+  flow_id: number;
+  version: number;
+  occurrence: string;
+  holdout: Optional<boolean>;
+  state: Optional<FlowEnrollmentState>;
+  step_index: number | null;
+  trigger_data: Json;
+  entered_at: Timestamp;
+  finished_at: Timestamp | null;
+  exit_reason: string | null;
+};
+
+export type FlowJobsTable = {
+  customer_id: number;
+  id: Generated<number>;
+  enrollment_id: number;
+  step_index: number;
+  due_at: Timestamp;
+  state: Optional<FlowJobState>;
+  attempts: Optional<number>;
+  locked_by: string | null;
+  locked_until: Timestamp | null;
+  last_error: string | null;
+  finished_at: Timestamp | null;
+};
+
+export type FlowStepEventsTable = {
+  customer_id: number;
+  id: Generated<number>;
+  enrollment_id: number;
+  flow_id: number;
+  version: number;
+  step_index: number | null;
+  kind: string;
+  outcome: string;
+  reason: string | null;
+  touch_id: number | null;
+  at: Timestamp;
+};
+
+export type FlowTasksTable = {
+  customer_id: number;
+  id: Generated<number>;
+  enrollment_id: number;
+  flow_id: number;
+  title: string;
+  prompt: string | null;
+  purpose: Optional<'follow_up'>;
+  assignee_staff_id: number | null;
+  due_at: Timestamp;
+  state: Optional<'open' | 'done' | 'cancelled'>;
+  outcome: string | null;
+  done_by_staff_id: number | null;
+  done_at: Timestamp | null;
+  created_at: Timestamp;
+};
+
+export type FlowEventsTable = {
+  customer_id: number;
+  id: Generated<number>;
+  name: string;
+  data: Json;
+  occurred_at: Timestamp;
+  received_at: CreatedAt;
+};
+
+export type FlowSegmentMembersTable = { flow_id: number; customer_id: number };
+
 /** The typed schema Kysely checks every query against. */
 export type Schema = {
   stores: StoresTable;
@@ -564,6 +667,14 @@ export type Schema = {
   campaigns: CampaignsTable;
   campaign_variants: CampaignVariantsTable;
   campaign_recipients: CampaignRecipientsTable;
+  flows: FlowsTable;
+  flow_versions: FlowVersionsTable;
+  flow_enrollments: FlowEnrollmentsTable;
+  flow_jobs: FlowJobsTable;
+  flow_step_events: FlowStepEventsTable;
+  flow_tasks: FlowTasksTable;
+  flow_events: FlowEventsTable;
+  flow_segment_members: FlowSegmentMembersTable;
   teams: TeamsTable;
   team_members: TeamMembersTable;
   ticket_messages: TicketMessagesTable;

@@ -10,6 +10,7 @@ import * as segments from './009-segments.ts';
 import * as campaigns from './010-campaigns.ts';
 import * as tickets from './011-tickets.ts';
 import * as sla from './012-sla.ts';
+import * as flows from './013-flows.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '010-campaigns': campaigns,
   '011-tickets': tickets,
   '012-sla': sla,
+  '013-flows': flows,
 };
