@@ -66,7 +66,10 @@ describe('every route declares who may call it', () => {
       'GET /api/docs',
       'GET /api/openapi.json',
       'GET /health',
+      'GET /s/*',
+      'POST /api/forms/ticket',
       'POST /api/session',
+      'POST /s/*',
     ]);
   });
 

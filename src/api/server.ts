@@ -27,6 +27,7 @@ import { privacyRouteDocs, privacyRoutes } from './privacy.routes.ts';
 import type { ApiContext, RouteModule } from './route-module.ts';
 import { segmentRouteDocs, segmentRoutes } from './segment.routes.ts';
 import { sessionRouteDocs, sessionRoutes } from './session.routes.ts';
+import { ticketRouteDocs, ticketRoutes } from './ticket.routes.ts';
 import { invalidRequest } from './validation.ts';
 import { installWebApp, isWebAppRequest, sendWebApp } from './web-app.ts';
 
@@ -59,6 +60,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...clvRouteDocs,
   ...analyticsRouteDocs,
   ...segmentRouteDocs,
+  ...ticketRouteDocs,
   ...campaignRouteDocs,
   ...campaignReportRouteDocs,
   ...docsRouteDocs,
@@ -78,6 +80,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   clvRoutes,
   analyticsRoutes,
   segmentRoutes,
+  ticketRoutes,
   campaignRoutes,
   campaignReportRoutes,
   docsRoutes(ROUTE_DOCS),

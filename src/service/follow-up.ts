@@ -86,12 +86,13 @@ export type FollowUp = {
 };
 
 export type FollowUpFilter = {
-  /** Due at or before this moment (default now); only for state 'due'. */
-  dueBy?: Date;
+  /** Due at or before this moment (default now; null: whenever); only for state 'due'. */
+  dueBy?: Date | null;
   state?: FollowUpState;
   /** 'mine': assigned to the actor; a number: that staff member. */
   assignee?: 'mine' | number;
   customerId?: number;
+  ticketId?: number;
 };
 
 /** Follow-ups in the actor's store scope, soonest due first. */
@@ -125,7 +126,8 @@ export async function listFollowUps(
     ])
     .where('f.state', '=', state)
     .where(customerInStores(actor, sql.ref('f.customer_id')));
-  if (state === 'due') query = query.where('f.due_at', '<=', filter.dueBy ?? new Date());
+  if (state === 'due' && filter.dueBy !== null)
+    query = query.where('f.due_at', '<=', filter.dueBy ?? new Date());
   if (filter.assignee === 'mine') {
     if (actor.staffId === null) {
       throw new KizunaError(
@@ -141,6 +143,7 @@ export async function listFollowUps(
     query = query.where('f.assignee_staff_id', '=', filter.assignee);
   }
   if (filter.customerId !== undefined) query = query.where('f.customer_id', '=', filter.customerId);
+  if (filter.ticketId !== undefined) query = query.where('f.interaction_id', '=', filter.ticketId);
   const rows = await query
     .orderBy('f.due_at')
     .orderBy('f.id')
