@@ -7,6 +7,16 @@ export {
   type Weekday,
 } from './calendar.ts';
 export {
+  acknowledgeEscalation,
+  type Escalation,
+  type EscalationClock,
+  type EscalationFilter,
+  type EscalationTicket,
+  escalateBreaches,
+  listEscalations,
+  loadOpenSlaTickets,
+} from './escalation.ts';
+export {
   createInteraction,
   INTERACTION_CHANNELS,
   INTERACTION_KINDS,
