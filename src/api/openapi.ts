@@ -19,6 +19,8 @@ export type RouteDoc = {
   body?: z.ZodType;
   /** Status → what it means. */
   responses: Record<number, string>;
+  /** The schema of the success (2xx) answer's JSON, for typed clients; without it the answer is untyped. */
+  response?: z.ZodType;
 };
 
 type JsonSchema = Record<string, unknown>;
@@ -26,6 +28,14 @@ type JsonSchema = Record<string, unknown>;
 const inputSchema = (schema: z.ZodType): JsonSchema => {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, {
     io: 'input',
+    unrepresentable: 'any',
+  }) as JsonSchema;
+  return rest;
+};
+
+const outputSchema = (schema: z.ZodType): JsonSchema => {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, {
+    io: 'output',
     unrepresentable: 'any',
   }) as JsonSchema;
   return rest;
@@ -77,7 +87,12 @@ export function openApiDocument(routes: readonly RouteDoc[], version: string): R
                 description,
                 content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
               }
-            : { description, content: { 'application/json': {} } },
+            : {
+                description,
+                content: {
+                  'application/json': route.response ? { schema: outputSchema(route.response) } : {},
+                },
+              },
         ]),
       ),
     };

@@ -19,6 +19,7 @@ import { clvRouteDocs, clvRoutes } from './clv.routes.ts';
 import { commerceRouteDocs, commerceRoutes } from './commerce.routes.ts';
 import { customerRouteDocs, customerRoutes } from './customer.routes.ts';
 import { customer360RouteDocs, customer360Routes } from './customer-360.routes.ts';
+import { dashboardRouteDocs, dashboardRoutes } from './dashboard.routes.ts';
 import { docsRouteDocs, docsRoutes } from './docs.routes.ts';
 import { healthRouteDocs, healthRoutes } from './health.routes.ts';
 import type { RouteDoc } from './openapi.ts';
@@ -27,6 +28,7 @@ import { privacyRouteDocs, privacyRoutes } from './privacy.routes.ts';
 import type { ApiContext, RouteModule } from './route-module.ts';
 import { segmentRouteDocs, segmentRoutes } from './segment.routes.ts';
 import { sessionRouteDocs, sessionRoutes } from './session.routes.ts';
+import { slaRouteDocs, slaRoutes } from './sla.routes.ts';
 import { ticketRouteDocs, ticketRoutes } from './ticket.routes.ts';
 import { invalidRequest } from './validation.ts';
 import { installWebApp, isWebAppRequest, sendWebApp } from './web-app.ts';
@@ -59,8 +61,10 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...privacyRouteDocs,
   ...clvRouteDocs,
   ...analyticsRouteDocs,
+  ...dashboardRouteDocs,
   ...segmentRouteDocs,
   ...ticketRouteDocs,
+  ...slaRouteDocs,
   ...campaignRouteDocs,
   ...campaignReportRouteDocs,
   ...docsRouteDocs,
@@ -79,8 +83,10 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   privacyRoutes,
   clvRoutes,
   analyticsRoutes,
+  dashboardRoutes,
   segmentRoutes,
   ticketRoutes,
+  slaRoutes,
   campaignRoutes,
   campaignReportRoutes,
   docsRoutes(ROUTE_DOCS),

@@ -15,6 +15,7 @@ export {
   refreshMeasures,
 } from './refresh.ts';
 export {
+  currentTierShares,
   DISTRIBUTION_BINS,
   type DistributionMeasure,
   type HistogramBin,
@@ -25,6 +26,8 @@ export {
   TIERS,
   type TierDistribution,
   type TierOrNone,
+  type TierScope,
+  type TierShareOptions,
   type TierShareRow,
   type TierTransition,
   tierDistributions,

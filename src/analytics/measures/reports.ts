@@ -55,8 +55,34 @@ export type TierShareRow = {
   revenueShare: number;
 };
 
+/**
+ * Which customers a tier figure counts: with homeStoreIds, only those whose home store is one of them
+ * (a store's own customers); otherwise everyone.
+ */
+export type TierScope = { homeStoreIds?: readonly number[] };
+
+/** `join customers …` limiting `alias.customer_id` to the scope's customers (nothing without a scope). */
+function scopeJoin(alias: string, scope: TierScope) {
+  if (scope.homeStoreIds === undefined) return sql``;
+  return sql`join customers scope_c on scope_c.id = ${sql.ref(`${alias}.customer_id`)}
+    and scope_c.home_store_id = any(${[...scope.homeStoreIds]}::bigint[])`;
+}
+
+export type TierShareOptions = TierScope & {
+  /** Only snapshots taken on or after this day (YYYY-MM-DD). */
+  from?: string;
+  /** Only snapshots taken on or before this day. */
+  to?: string;
+};
+
 /** Per snapshot and tier: the share of customers and of revenue — the "loyal share over time" series. */
-export async function tierShares(database: Database): Promise<TierShareRow[]> {
+export async function tierShares(
+  database: Database,
+  options: TierShareOptions = {},
+): Promise<TierShareRow[]> {
+  const period = [sql`true`];
+  if (options.from !== undefined) period.push(sql`s.period_end >= ${options.from}::date`);
+  if (options.to !== undefined) period.push(sql`s.period_end <= ${options.to}::date`);
   const { rows } = await sql<{
     period_end: string;
     tier: Tier;
@@ -68,7 +94,42 @@ export async function tierShares(database: Database): Promise<TierShareRow[]> {
     select period_end, tier, count(*)::int as customers, sum(total_spend)::numeric(16, 2)::text as revenue,
            (sum(count(*)) over (partition by period_end))::int as all_customers,
            (sum(sum(total_spend)) over (partition by period_end))::numeric(16, 2)::text as all_revenue
-    from tier_snapshots group by period_end, tier order by period_end`.execute(database.db);
+    from tier_snapshots s ${scopeJoin('s', options)} where ${sql.join(period, sql` and `)}
+    group by period_end, tier order by period_end`.execute(database.db);
+  return sharesOf(rows);
+}
+
+/**
+ * The same shares now: from the measures of the last refresh (periodEnd is its as-of day), with the
+ * tiers' lifetime spend as revenue.
+ */
+export async function currentTierShares(database: Database, scope: TierScope = {}): Promise<TierShareRow[]> {
+  const { rows } = await sql<{
+    period_end: string;
+    tier: Tier;
+    customers: number;
+    revenue: string;
+    all_customers: number;
+    all_revenue: string;
+  }>`
+    select as_of::text as period_end, tier, count(*)::int as customers, sum(total_spend)::numeric(16, 2)::text as revenue,
+           (sum(count(*)) over (partition by as_of))::int as all_customers,
+           (sum(sum(total_spend)) over (partition by as_of))::numeric(16, 2)::text as all_revenue
+    from customer_measures s ${scopeJoin('s', scope)} where tier is not null
+    group by as_of, tier order by as_of`.execute(database.db);
+  return sharesOf(rows);
+}
+
+function sharesOf(
+  rows: {
+    period_end: string;
+    tier: Tier;
+    customers: number;
+    revenue: string;
+    all_customers: number;
+    all_revenue: string;
+  }[],
+): TierShareRow[] {
   const result: TierShareRow[] = [];
   const periods = [...new Set(rows.map((r) => r.period_end))];
   for (const periodEnd of periods) {
@@ -106,11 +167,12 @@ export async function tierTransitions(
   database: Database,
   fromPeriod: string,
   toPeriod: string,
+  scope: TierScope = {},
 ): Promise<TierTransition[]> {
   const { rows } = await sql<TierTransition>`
     select coalesce(a.tier, 'none') as "from", coalesce(b.tier, 'none') as "to", count(*)::int as customers
-    from (select customer_id, tier from tier_snapshots where period_end = ${fromPeriod}::date) a
-    full join (select customer_id, tier from tier_snapshots where period_end = ${toPeriod}::date) b
+    from (select s.customer_id, s.tier from tier_snapshots s ${scopeJoin('s', scope)} where s.period_end = ${fromPeriod}::date) a
+    full join (select s.customer_id, s.tier from tier_snapshots s ${scopeJoin('s', scope)} where s.period_end = ${toPeriod}::date) b
       on b.customer_id = a.customer_id
     group by 1, 2`.execute(database.db);
   const order: TierOrNone[] = [...TIERS, 'none'];

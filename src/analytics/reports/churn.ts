@@ -137,17 +137,46 @@ export type AtRiskCustomer = {
   score: number;
 };
 
+/** The customers whose figures are counted: with homeStoreIds, those whose home store is one of them. */
+export type AtRiskScope = { homeStoreIds?: readonly number[] };
+
+/**
+ * One row per at-risk customer (see atRiskCustomers): customer_id, purchase_days, last_day, spend,
+ * median_gap, since — the query both the list and the count read.
+ */
+function atRiskRows(options: AtRiskOptions & AtRiskScope) {
+  const timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
+  const day = orderDay('o', timeZone);
+  const minDays = Math.max(2, Math.round(options.minPurchaseDays ?? 3));
+  const factor = options.overdueFactor ?? 1.5;
+  const scope =
+    options.homeStoreIds === undefined
+      ? sql``
+      : sql`join customers scope_c on scope_c.id = o.customer_id
+          and scope_c.home_store_id = any(${[...options.homeStoreIds]}::bigint[])`;
+  return sql`
+    with days as (
+      select o.customer_id, ${day} as day, sum(o.total) as value
+      from orders o ${scope} where ${day} <= ${options.asOf}::date group by 1, 2
+    ), seq as (
+      select customer_id, day, value, day - lag(day) over (partition by customer_id order by day) as gap from days
+    ), rhythm as (
+      select customer_id, count(*)::int as purchase_days, max(day) as last_day, sum(value) as spend,
+             percentile_cont(0.5) within group (order by gap) as median_gap,
+             (${options.asOf}::date - max(day))::int as since
+      from seq group by customer_id
+      having count(*) >= ${minDays}::int
+    )
+    select * from rhythm r where r.since > ${factor}::float8 * r.median_gap`;
+}
+
 /**
  * Regular customers who are now overdue relative to their own rhythm: at least minPurchaseDays purchase
  * days up to asOf and more than overdueFactor × their median gap since the last one; the most overdue
  * and valuable first (overdue ratio × spend).
  */
 export async function atRiskCustomers(database: Database, options: AtRiskOptions): Promise<AtRiskCustomer[]> {
-  const timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
-  const day = orderDay('o', timeZone);
   const limit = Math.max(0, Math.round(options.limit ?? 50));
-  const minDays = Math.max(2, Math.round(options.minPurchaseDays ?? 3));
-  const factor = options.overdueFactor ?? 1.5;
   // One row: one at-risk customer with their rhythm (median gap), how long since they last bought and
   // their spend up to asOf.
   const result = await sql<{
@@ -162,23 +191,10 @@ export async function atRiskCustomers(database: Database, options: AtRiskOptions
     spend: string;
     score: number;
   }>`
-    with days as (
-      select o.customer_id, ${day} as day, sum(o.total) as value
-      from orders o where ${day} <= ${options.asOf}::date group by 1, 2
-    ), seq as (
-      select customer_id, day, value, day - lag(day) over (partition by customer_id order by day) as gap from days
-    ), rhythm as (
-      select customer_id, count(*)::int as purchase_days, max(day) as last_day, sum(value) as spend,
-             percentile_cont(0.5) within group (order by gap) as median_gap,
-             (${options.asOf}::date - max(day))::int as since
-      from seq group by customer_id
-      having count(*) >= ${minDays}::int
-    )
     select r.customer_id, c.external_id, c.name, r.purchase_days, r.last_day::text as last_day,
            r.median_gap, r.since, r.since / r.median_gap as ratio, r.spend::text as spend,
            (r.since / r.median_gap) * r.spend::float8 as score
-    from rhythm r join customers c on c.id = r.customer_id
-    where r.since > ${factor}::float8 * r.median_gap
+    from (${atRiskRows(options)}) r join customers c on c.id = r.customer_id
     order by score desc, r.customer_id
     limit ${limit}::int`.execute(database.db);
   return result.rows.map((r) => ({
@@ -193,4 +209,14 @@ export async function atRiskCustomers(database: Database, options: AtRiskOptions
     spend: r.spend,
     score: r.score,
   }));
+}
+
+/** How many customers atRiskCustomers would list without a limit (optionally of some home stores only). */
+export async function atRiskCount(
+  database: Database,
+  options: Omit<AtRiskOptions, 'limit'> & AtRiskScope,
+): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from (${atRiskRows(options)}) r`.execute(database.db);
+  return rows[0]?.n ?? 0;
 }

@@ -8,6 +8,8 @@ export {
 export {
   type AtRiskCustomer,
   type AtRiskOptions,
+  type AtRiskScope,
+  atRiskCount,
   atRiskCustomers,
   type ChurnMonth,
   type ChurnOptions,

@@ -9,6 +9,8 @@ export type ParetoOptions = {
   to?: string;
   /** Only orders placed at this store. */
   storeId?: number;
+  /** Only orders placed at one of these stores. */
+  storeIds?: readonly number[];
   /** About how many points of the curve to return (default 100). */
   points?: number;
   timeZone?: string;
@@ -41,6 +43,9 @@ export async function paretoReport(database: Database, options: ParetoOptions = 
   if (options.from !== undefined) conditions.push(sql<boolean>`${day} >= ${options.from}::date`);
   if (options.to !== undefined) conditions.push(sql<boolean>`${day} <= ${options.to}::date`);
   if (options.storeId !== undefined) conditions.push(sql<boolean>`o.store_id = ${options.storeId}`);
+  if (options.storeIds !== undefined) {
+    conditions.push(sql<boolean>`o.store_id = any(${[...options.storeIds]}::bigint[])`);
+  }
   const where = sql.join(conditions, sql` and `);
   // One row: one customer in scope, ranked by spend (ties by id), with the running total of spend up to
   // them; only the ranks where the curve crosses a 1/points step of the customer share are kept, plus
