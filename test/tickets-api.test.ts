@@ -348,4 +348,35 @@ describe('tickets through the API', () => {
     const queue = (await send('GET', '/api/tickets?queue=team', agent.headers)).json();
     expect(queue.tickets.map((t: { id: number }) => t.id)).toEqual([opened.id]);
   });
+
+  it('breaching soon: a ticket left without a reply for weeks is breached and listed; a fresh one is not', async () => {
+    const old = (
+      await send('POST', `/api/customers/${customer}/tickets`, agent.headers, {
+        kind: 'inquiry',
+        channel: 'email',
+        priority: 'urgent',
+        subject: '放置',
+        openedAt: new Date(Date.now() - 30 * 86_400_000).toISOString(),
+      })
+    ).json().ticket;
+    const fresh = (
+      await send('POST', `/api/customers/${customer}/tickets`, agent.headers, {
+        kind: 'inquiry',
+        channel: 'email',
+        priority: 'low',
+        subject: '新着',
+      })
+    ).json().ticket;
+    const response = await send('GET', '/api/tickets/breaching', agent.headers);
+    expect(response.statusCode).toBe(200);
+    const ids = response.json().tickets.map((t: { id: number }) => t.id);
+    expect(ids).toContain(old.id);
+    expect(ids).not.toContain(fresh.id);
+    const listed = response.json().tickets.find((t: { id: number }) => t.id === old.id);
+    expect(listed.sla.worst).toBe('breached');
+    expect(listed.sla.firstResponse.state).toBe('breached');
+    expect(Date.parse(listed.dueAt)).toBeLessThan(Date.now());
+    const shown = (await send('GET', `/api/tickets/${fresh.id}`, agent.headers)).json();
+    expect(shown.sla.firstResponse.state).toBe('running');
+  });
 });

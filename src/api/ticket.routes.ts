@@ -12,6 +12,7 @@ import {
   AssignInput,
   addInternalNote,
   assignTicket,
+  breachingTickets,
   createTeam,
   getTicketSummary,
   listStatusChanges,
@@ -27,6 +28,7 @@ import {
   TICKET_PRIORITIES,
   TICKET_QUEUES,
   TicketInput,
+  ticketSla,
 } from '../service/tickets.ts';
 import { CustomerKeyParams, customerFromParams } from './customer-access.ts';
 import type { RouteDoc } from './openapi.ts';
@@ -59,6 +61,10 @@ export const TicketsQuery = PagingQuery.extend({
   kind: z.enum(INTERACTION_KINDS).optional(),
   teamId: positiveId().optional(),
   storeId: positiveId().optional(),
+});
+
+export const BreachingQuery = z.object({
+  queue: z.enum(TICKET_QUEUES).optional().describe('mine, team, unassigned, all (default)'),
 });
 
 export const FollowUpsQuery = PagingQuery.extend({
@@ -167,10 +173,16 @@ export const ticketRoutes: RouteModule = (app, { database }) => {
     return { ticket };
   });
 
+  app.get('/api/tickets/breaching', allow('customers:read', { personalData: true }), async (request) => {
+    const query = parseInput(BreachingQuery, request.query);
+    const tickets = await breachingTickets(database, actorOf(request), { queue: query.queue });
+    return { tickets };
+  });
+
   app.get('/api/tickets/:ticketId', allow('customers:read', { personalData: true }), async (request) => {
     const { customerId, ticketId } = await ticketForRequest(request, database);
     const actor = actorOf(request);
-    const [ticket, messages, statusChanges, followUps, csat] = await Promise.all([
+    const [ticket, messages, statusChanges, followUps, csat, sla] = await Promise.all([
       getTicketSummary(database, actor, customerId, ticketId),
       listTicketMessages(database, actor, customerId, ticketId),
       listStatusChanges(database, customerId, ticketId),
@@ -181,6 +193,7 @@ export const ticketRoutes: RouteModule = (app, { database }) => {
         .where('customer_id', '=', customerId)
         .where('interaction_id', '=', ticketId)
         .executeTakeFirst(),
+      ticketSla(database, customerId, ticketId),
     ]);
     return {
       ticket,
@@ -188,6 +201,7 @@ export const ticketRoutes: RouteModule = (app, { database }) => {
       statusChanges,
       followUps: followUps.followUps,
       csat: csat ?? null,
+      sla,
     };
   });
 
@@ -370,12 +384,22 @@ export const ticketRouteDocs: RouteDoc[] = [
   },
   {
     method: 'GET',
+    path: '/api/tickets/breaching',
+    tag: 'service desk',
+    summary: 'Breaching soon: unfinished tickets whose SLA is near breach or breached, soonest due first.',
+    description:
+      'Each ticket carries its SLA state (clocks, due times) and `dueAt`, the earliest due time still waited for.',
+    query: BreachingQuery,
+    responses: { 200: '{tickets}', 400: 'a parameter is invalid' },
+  },
+  {
+    method: 'GET',
     path: '/api/tickets/:ticketId',
     tag: 'service desk',
     summary:
       'A ticket with its messages (customer messages, public replies, internal notes), status history, waiting follow-up and satisfaction answer.',
     params: TicketParams,
-    responses: { 200: '{ticket, messages, statusChanges, followUps, csat}', ...TICKET_ERRORS },
+    responses: { 200: '{ticket, messages, statusChanges, followUps, csat, sla}', ...TICKET_ERRORS },
   },
   {
     method: 'POST',

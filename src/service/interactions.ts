@@ -20,6 +20,7 @@ export const INTERACTION_CHANNELS = [
   'letter',
 ] as const satisfies readonly InteractionChannel[];
 export const INTERACTION_STATUSES = [
+  'new',
   'open',
   'waiting',
   'resolved',

@@ -13,9 +13,12 @@ import type {
   TicketPriority,
 } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
+import type { EscalationTicket } from './escalation.ts';
 import { cancelFollowUps, scheduleFollowUp } from './follow-up.ts';
 import { INTERACTION_CHANNELS, INTERACTION_KINDS, INTERACTION_STATUSES } from './interactions.ts';
 import { redactForRole } from './redaction.ts';
+import { NO_SLA, type SlaState } from './sla.ts';
+import { loadSlaSetup, slaStateOf, slaStateWith } from './sla-policies.ts';
 
 /**
  * Tickets: interactions worked by the service desk. A ticket is an `interactions` row (kind, channel,
@@ -837,4 +840,159 @@ export async function requireTicketInScope(database: Database, actor: Actor, tic
   const customerId = await customerOfTicket(database, ticketId);
   await requireCustomerInScope(database, actor, customerId);
   return customerId;
+}
+
+export type SlaTicketFilter = {
+  /** Statuses to load; default the unfinished ones (new, open, waiting). */
+  statuses?: readonly InteractionStatus[];
+  /** Tickets opened in [openedFrom, openedTo). */
+  openedFrom?: Date;
+  openedTo?: Date;
+  /** Only these tickets (customer id and ticket id). */
+  tickets?: ReadonlyArray<{ customerId: number; ticketId: number }>;
+};
+
+/**
+ * Tickets with their SLA facts (S1's SlaTicket: kind, priority, the customer's tier, store, opening,
+ * messages and status changes in time order), for the SLA clocks, the "breaching soon" queue, the
+ * escalation job and the measures. Interactions recorded before tickets had messages carry
+ * first_response_at only; it stands for a public reply then.
+ */
+export async function loadSlaTickets(
+  database: Database,
+  filter: SlaTicketFilter = {},
+): Promise<EscalationTicket[]> {
+  const db = database.db;
+  if (filter.tickets && filter.tickets.length === 0) return [];
+  let ticketQuery = db
+    .selectFrom('interactions as i')
+    .leftJoin('customer_measures as m', 'm.customer_id', 'i.customer_id')
+    .select([
+      'i.customer_id',
+      'i.id',
+      'i.kind',
+      'i.priority',
+      'i.store_id',
+      'i.owner_staff_id',
+      'i.opened_at',
+      'i.first_response_at',
+      'm.tier',
+    ])
+    .where('i.status', 'in', [...(filter.statuses ?? UNFINISHED)]);
+  if (filter.openedFrom) ticketQuery = ticketQuery.where('i.opened_at', '>=', filter.openedFrom);
+  if (filter.openedTo) ticketQuery = ticketQuery.where('i.opened_at', '<', filter.openedTo);
+  if (filter.tickets)
+    ticketQuery = ticketQuery.where(
+      'i.id',
+      'in',
+      filter.tickets.map((t) => t.ticketId),
+    );
+  const tickets = await ticketQuery.execute();
+  if (tickets.length === 0) return [];
+  const ids = tickets.map((t) => t.id);
+  const [messages, changes] = await Promise.all([
+    db
+      .selectFrom('ticket_messages')
+      .select(['customer_id', 'interaction_id', 'kind', 'created_at'])
+      .where('interaction_id', 'in', ids)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('ticket_status_changes')
+      .select(['customer_id', 'interaction_id', 'to_status', 'changed_at'])
+      .where('interaction_id', 'in', ids)
+      .orderBy('changed_at')
+      .orderBy('id')
+      .execute(),
+  ]);
+  const key = (customerId: number, id: number) => `${customerId}:${id}`;
+  const byTicket = new Map<string, EscalationTicket>();
+  for (const row of tickets) {
+    byTicket.set(key(row.customer_id, row.id), {
+      customerId: row.customer_id,
+      interactionId: row.id,
+      assigneeStaffId: row.owner_staff_id,
+      storeId: row.store_id,
+      sla: {
+        kind: row.kind,
+        priority: row.priority,
+        tier: row.tier ?? null,
+        storeId: row.store_id,
+        openedAt: row.opened_at,
+        events: [],
+      },
+    });
+  }
+  for (const m of messages) {
+    byTicket.get(key(m.customer_id, m.interaction_id))?.sla.events.push({ at: m.created_at, type: m.kind });
+  }
+  for (const c of changes) {
+    byTicket
+      .get(key(c.customer_id, c.interaction_id))
+      ?.sla.events.push({ at: c.changed_at, type: 'status', status: c.to_status });
+  }
+  for (const row of tickets) {
+    const ticket = byTicket.get(key(row.customer_id, row.id));
+    if (!ticket || row.first_response_at === null) continue;
+    if (!ticket.sla.events.some((event) => event.type === 'public_reply')) {
+      ticket.sla.events.push({ at: row.first_response_at, type: 'public_reply' });
+    }
+  }
+  for (const ticket of byTicket.values()) ticket.sla.events.sort((a, b) => a.at.getTime() - b.at.getTime());
+  return [...byTicket.values()];
+}
+
+export type BreachingTicket = Ticket & { sla: SlaState; dueAt: Date | null };
+
+/** The earliest due time among a state's clocks that still run (or ran late and still wait). */
+function nextDue(state: SlaState): Date | null {
+  const due = [state.firstResponse, state.nextResponse, state.resolution]
+    .filter((c) => c !== null && c.metAt === null && c.dueAt !== null)
+    .map((c) => c!.dueAt!.getTime());
+  return due.length === 0 ? null : new Date(Math.min(...due));
+}
+
+/**
+ * "Breaching soon": the unfinished tickets in the actor's scope (and queue) whose SLA is near breach or
+ * breached at `now`, soonest due first.
+ */
+export async function breachingTickets(
+  database: Database,
+  actor: Actor,
+  filter: Omit<TicketFilter, 'statuses'> = {},
+  now: Date = new Date(),
+): Promise<BreachingTicket[]> {
+  const all: Ticket[] = [];
+  for (let offset = 0; ; offset += 200) {
+    const page = await listTickets(database, actor, filter, { limit: 200, offset });
+    all.push(...page.tickets);
+    if (!page.hasMore) break;
+  }
+  const facts = await loadSlaTickets(database, {
+    tickets: all.map((t) => ({ customerId: t.customerId, ticketId: t.id })),
+  });
+  const setup = await loadSlaSetup(database);
+  const states = new Map(facts.map((f) => [f.interactionId, slaStateWith(setup, f.sla, now)]));
+  return all
+    .map((ticket) => {
+      const sla = states.get(ticket.id)!;
+      return { ...ticket, sla, dueAt: sla ? nextDue(sla) : null };
+    })
+    .filter((t) => t.sla && (t.sla.worst === 'near_breach' || t.sla.worst === 'breached'))
+    .sort((a, b) => (a.dueAt?.getTime() ?? Infinity) - (b.dueAt?.getTime() ?? Infinity));
+}
+
+/** The SLA state of one ticket at `now` (the ticket view). */
+export async function ticketSla(
+  database: Database,
+  customerId: number,
+  ticketId: number,
+  now: Date = new Date(),
+): Promise<SlaState> {
+  const [facts] = await loadSlaTickets(database, {
+    statuses: INTERACTION_STATUSES,
+    tickets: [{ customerId, ticketId }],
+  });
+  return facts ? slaStateOf(database, facts.sla, now) : NO_SLA;
 }
