@@ -141,8 +141,9 @@ export const campaignReportRouteDocs: RouteDoc[] = [
       'window has closed the numbers are provisional. See docs/campaigns.md "Reading the report".',
     params: CampaignParams,
     query: CampaignReportQuery,
+    response: CampaignReportResponse,
     responses: {
-      200: 'the report (schema CampaignReportResponse)',
+      200: 'the report',
       400: 'a parameter is invalid',
       403: 'not allowed (needs reports:read)',
       404: 'no such campaign',
