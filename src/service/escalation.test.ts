@@ -2,12 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase } from '../../test/helpers/database.ts';
 import { CLI_ACTOR } from '../auth/index.ts';
 import type { Database } from '../db/index.ts';
-import {
-  acknowledgeEscalation,
-  escalateBreaches,
-  listEscalations,
-  loadOpenSlaTickets,
-} from './escalation.ts';
+import { acknowledgeEscalation, escalateBreaches, listEscalations } from './escalation.ts';
+import { loadSlaTickets } from './tickets.ts';
 
 /**
  * A desk worked out by hand with the seeded policies and the Default calendar (Tokyo, Mon–Fri 09–18):
@@ -150,7 +146,7 @@ afterAll(() => database?.close());
 
 describe('escalation', () => {
   it('loads the unfinished tickets with their events', async () => {
-    const loaded = await loadOpenSlaTickets(database);
+    const loaded = await loadSlaTickets(database);
     expect(loaded.map((t) => t.interactionId).sort()).toEqual(
       [tickets.A, tickets.B, tickets.C, tickets.E, tickets.F].sort(),
     );
@@ -166,7 +162,7 @@ describe('escalation', () => {
   });
 
   it('escalates each breached clock once, to the right person', async () => {
-    const escalations = await escalateBreaches(database, NOW, await loadOpenSlaTickets(database));
+    const escalations = await escalateBreaches(database, NOW, await loadSlaTickets(database));
     // Oldest breach first: B (Tue 10:00), A (Wed 09:30), E (Wed 09:45).
     expect(
       escalations.map((e) => [e.interactionId, e.clock, e.breachedAt.toISOString(), e.notifiedStaffId]),
@@ -183,11 +179,11 @@ describe('escalation', () => {
     expect(escalations[1]).toMatchObject({ notifiedStaffName: 'Mika Manager', assigneeStaffId: staff.agent });
     // At 11:00 only F's resolution is new (Tue 11:00 + 540 = 420 on Tuesday + 120 → Wed 11:00); the clocks
     // escalated before are not escalated twice, and a second run at the same time adds nothing.
-    const later = await escalateBreaches(database, jst(4, '11:00'), await loadOpenSlaTickets(database));
+    const later = await escalateBreaches(database, jst(4, '11:00'), await loadSlaTickets(database));
     expect(later.map((e) => [e.interactionId, e.clock, e.breachedAt])).toEqual([
       [tickets.F, 'resolution', jst(4, '11:00')],
     ]);
-    expect(await escalateBreaches(database, jst(4, '11:00'), await loadOpenSlaTickets(database))).toEqual([]);
+    expect(await escalateBreaches(database, jst(4, '11:00'), await loadSlaTickets(database))).toEqual([]);
   });
 
   it('lists open escalations oldest first, in store scope, and acknowledges them', async () => {

@@ -14,7 +14,6 @@ export {
   type EscalationTicket,
   escalateBreaches,
   listEscalations,
-  loadOpenSlaTickets,
 } from './escalation.ts';
 export {
   createInteraction,
