@@ -67,9 +67,11 @@ describe('every route declares who may call it', () => {
       'GET /api/openapi.json',
       'GET /health',
       'GET /s/*',
+      'GET /u/*',
       'POST /api/forms/ticket',
       'POST /api/session',
       'POST /s/*',
+      'POST /u/*',
     ]);
   });
 
