@@ -392,6 +392,8 @@ async function measure(
 }
 
 const percent = (value: number) => `${(value * 100).toFixed(2)} %`;
+/** A difference of rates in percentage points: 0.0292 → "+2.92 points". */
+const points = (value: number) => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)} points`;
 
 function chooseWinner(
   variants: ArmReport[],
@@ -415,7 +417,7 @@ function chooseWinner(
         variant: null,
         reason:
           `${best.variant} has the highest response rate, but its difference to the holdout ` +
-          `(${percent(lift.difference)}, 95 % interval ${percent(lift.lower)} to ${percent(lift.upper)}) includes 0`,
+          `(${points(lift.difference)}, 95 % interval ${points(lift.lower)} to ${points(lift.upper)}) includes 0`,
       };
     }
   }
@@ -428,7 +430,7 @@ function chooseWinner(
         reason:
           `${best.variant} leads ${other.variant}, but the difference ` +
           (versus
-            ? `(${percent(versus.difference)}, 95 % interval ${percent(versus.lower)} to ${percent(versus.upper)})`
+            ? `(${points(versus.difference)}, 95 % interval ${points(versus.lower)} to ${points(versus.upper)})`
             : '') +
           ' includes 0: more recipients or a longer wait are needed to tell them apart',
       };
@@ -440,7 +442,7 @@ function chooseWinner(
     reason:
       `${best.variant} responds at ${percent(best.responseRate.rate ?? 0)}` +
       (lift
-        ? `, ${percent(lift.difference)} above the holdout (95 % interval ${percent(lift.lower)} to ${percent(lift.upper)})`
+        ? `, ${points(lift.difference)} over the holdout (95 % interval ${points(lift.lower)} to ${points(lift.upper)})`
         : '') +
       (measured.length > 1 ? ', and above every other variant with 95 % confidence' : ''),
   };
@@ -548,7 +550,7 @@ export function renderCampaignReport(report: CampaignReport, options: { locale?:
   const money = (value: string | number | null) =>
     value === null
       ? '—'
-      : Number(value).toLocaleString(locale, { minimumFractionDigits: 0, maximumFractionDigits: 2 });
+      : Number(value).toLocaleString(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const label = (arm: ArmReport) =>
     arm.variant === null ? 'holdout' : arm.name ? `${arm.variant} (${arm.name})` : arm.variant;
   const rateCell = (arm: ArmReport) =>
