@@ -379,4 +379,30 @@ describe('tickets through the API', () => {
     const shown = (await send('GET', `/api/tickets/${fresh.id}`, agent.headers)).json();
     expect(shown.sla.firstResponse.state).toBe('running');
   });
+
+  it('measures and the retention report need reports:read; parameters are checked', async () => {
+    const manager = await tokenHeaders(database, 'manager');
+    const url = '/api/service/measures?from=2020-01-01&to=2100-01-01&by=agent';
+    expect((await send('GET', url, agent.headers)).statusCode).toBe(403);
+    const measures = await send('GET', url, manager);
+    expect(measures.statusCode).toBe(200);
+    expect(measures.json().total.tickets).toBeGreaterThan(0);
+    expect(measures.json().total.csat).toMatchObject({ responses: 1, mean: 5 });
+    const report = await send(
+      'GET',
+      '/api/service/retention-report?from=2020-01-01&to=2100-01-01&channels=email,web',
+      manager,
+    );
+    expect(report.statusCode).toBe(200);
+    expect(report.json().buckets).toHaveLength(5);
+    const bad = await send(
+      'GET',
+      '/api/service/retention-report?from=2020-01-01&to=2100-01-01&channels=fax',
+      manager,
+    );
+    expect(bad.statusCode).toBe(400);
+    const escalate = await send('POST', '/api/tickets/escalate', manager);
+    expect(escalate.statusCode).toBe(200);
+    expect((await send('POST', '/api/tickets/escalate', agent.headers)).statusCode).toBe(403);
+  });
 });

@@ -5,9 +5,11 @@ import { createCustomer } from '../customers/index.ts';
 import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import { CsatAnswer, csatFormHtml, csatLink, csatTicket, recordCsat } from '../service/csat.ts';
+import { escalateBreaches } from '../service/escalation.ts';
 import { answerFollowUp, customerOfFollowUp, FollowUpAnswer, listFollowUps } from '../service/follow-up.ts';
 import { receiveEmail } from '../service/inbound-mail.ts';
-import { INTERACTION_KINDS, INTERACTION_STATUSES } from '../service/interactions.ts';
+import { INTERACTION_CHANNELS, INTERACTION_KINDS, INTERACTION_STATUSES } from '../service/interactions.ts';
+import { responseTimeRetention, serviceMeasures } from '../service/measures.ts';
 import {
   AssignInput,
   addInternalNote,
@@ -19,6 +21,7 @@ import {
   listTeams,
   listTicketMessages,
   listTickets,
+  loadSlaTickets,
   NoteInput,
   openTicket,
   ReplyInput,
@@ -78,6 +81,35 @@ export const FollowUpsQuery = PagingQuery.extend({
     .optional()
     .describe('due at or before; default now'),
   state: z.enum(['due', 'done', 'cancelled']).optional(),
+});
+
+const isoDay = z
+  .union([z.iso.date(), z.iso.datetime({ offset: true })])
+  .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v));
+
+export const MeasuresQuery = z.object({
+  from: isoDay.describe('start of the period (a date is 00:00 UTC)'),
+  to: isoDay.describe('end of the period, exclusive'),
+  by: z.enum(['agent', 'team']).optional().describe('default agent'),
+  asOf: isoDay.optional().describe('outcome windows must have ended by then; default now'),
+});
+
+export const RetentionQuery = z.object({
+  from: isoDay.describe('tickets opened from (a date is 00:00 UTC)'),
+  to: isoDay.describe('…until, exclusive'),
+  asOf: isoDay.optional().describe('outcome windows must have ended by then; default now'),
+  churnDays: z
+    .string()
+    .regex(/^[1-9]\d{0,3}$/, 'must be a number of days')
+    .transform(Number)
+    .optional()
+    .describe('no order in this many days after the first response is churn; default 365'),
+  channels: z
+    .string()
+    .transform((s) => s.split(','))
+    .pipe(z.array(z.enum(INTERACTION_CHANNELS)))
+    .optional()
+    .describe('comma-separated channels, e.g. email,web; default all'),
 });
 
 export const StatusBody = z.strictObject({ status: z.enum(INTERACTION_STATUSES) });
@@ -261,6 +293,21 @@ export const ticketRoutes: RouteModule = (app, { database }) => {
     await requireCustomerInScope(database, actorOf(request), customerId);
     const input = parseInput(FollowUpAnswer, request.body);
     return { followUp: await answerFollowUp(database, actorOf(request), customerId, followUpId, input) };
+  });
+
+  app.get('/api/service/measures', allow('reports:read'), async (request) => {
+    const query = parseInput(MeasuresQuery, request.query);
+    return serviceMeasures(database, query);
+  });
+
+  app.get('/api/service/retention-report', allow('reports:read'), async (request) => {
+    const query = parseInput(RetentionQuery, request.query);
+    return responseTimeRetention(database, query);
+  });
+
+  app.post('/api/tickets/escalate', allow('service:manage'), async () => {
+    const escalations = await escalateBreaches(database, new Date(), await loadSlaTickets(database));
+    return { escalations };
   });
 
   app.get('/api/teams', allow('customers:read'), async () => ({ teams: await listTeams(database) }));
@@ -463,6 +510,34 @@ export const ticketRouteDocs: RouteDoc[] = [
       404: 'no such follow-up',
       409: 'the follow-up is already done or cancelled',
     },
+  },
+  {
+    method: 'GET',
+    path: '/api/service/measures',
+    tag: 'service desk',
+    summary:
+      'Agent or team measures for tickets opened in a period: CSAT, response and resolution times, SLA attainment, return after contact.',
+    description:
+      'No sales figures (the Zappos rule). Times in minutes: wall clock (median, p90) and business hours from the SLA clocks. Return after contact: share of contacted customers who ordered within 90/180 days of the resolution day, against matched customers without contact (tier and recency on the same day). See docs/service-desk.md.',
+    query: MeasuresQuery,
+    responses: { 200: '{from, to, asOf, by, groups, total}', 400: 'a parameter is invalid' },
+  },
+  {
+    method: 'GET',
+    path: '/api/service/retention-report',
+    tag: 'service desk',
+    summary:
+      'Response time ↔ retention: customers bucketed by their first ticket’s first-response time, repeat purchase (90/180 days) and churn per bucket with Wilson intervals.',
+    query: RetentionQuery,
+    responses: { 200: '{from, to, asOf, churnDays, channels, buckets}', 400: 'a parameter is invalid' },
+  },
+  {
+    method: 'POST',
+    path: '/api/tickets/escalate',
+    tag: 'service desk',
+    summary:
+      'Run the escalation job now: every unfinished ticket with a breached SLA clock not escalated before is escalated to the assignee’s manager.',
+    responses: { 200: '{escalations}: the new ones', 403: 'not allowed (service:manage)' },
   },
   {
     method: 'GET',
