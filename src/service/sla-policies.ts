@@ -29,10 +29,8 @@ export type StoredCalendar = BusinessCalendar & { id: number; name: string };
 const name = z.string().trim().min(1).max(100);
 const interval = z.tuple([z.string().max(5), z.string().max(5)]).describe("['HH:MM', 'HH:MM'] local time");
 const hours = z
-  .record(
-    z.string().regex(/^[0-6]$/, 'weekday must be 0 (Sunday) to 6 (Saturday)'),
-    z.array(interval).max(12),
-  )
+  // Weekday keys are checked with the times (calendarProblems), which names the field.
+  .record(z.string(), z.array(interval).max(12))
   .describe(
     "weekday '0' (Sunday)–'6' → intervals such as [['09:00','18:00']]; an end before the start runs overnight",
   );
