@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refreshMeasures } from '../src/analytics/measures/index.ts';
+import { paretoOfMeasures, paretoReport } from '../src/analytics/reports/index.ts';
 import { DashboardResponse } from '../src/api/dashboard.routes.ts';
 import { buildServer } from '../src/api/index.ts';
 import type { Database, Tier } from '../src/db/index.ts';
@@ -84,21 +86,21 @@ async function loadShop(database: Database): Promise<void> {
       })),
     )
     .execute();
-  const measures: [number, Tier | null, number][] = [
-    [1, 'semi_loyal', 9000],
-    [2, 'regular', 3000],
-    [3, 'new', 4000],
-    [4, 'lapsed', 1500],
-    [5, null, 0],
-    [6, 'new', 700],
+  const measures: [number, Tier | null, number, number][] = [
+    [1, 'semi_loyal', 9000, 3],
+    [2, 'regular', 3000, 2],
+    [3, 'new', 4000, 1],
+    [4, 'lapsed', 1500, 3],
+    [5, null, 0, 0],
+    [6, 'new', 700, 1],
   ];
   await db
     .insertInto('customer_measures')
     .values(
-      measures.map(([customer, tier, spend]) => ({
+      measures.map(([customer, tier, spend, orders]) => ({
         customer_id: customer,
         as_of: AS_OF,
-        orders_count: 0,
+        orders_count: orders,
         purchase_days: 0,
         total_spend: spend,
         gross_margin: 0,
@@ -240,19 +242,19 @@ describe('GET /api/dashboard', () => {
     expect(months['2026-06']).toEqual({ month: '2026-06', revenue: '10000.00', orders: 3, customers: 3 });
     expect(months['2025-07']).toEqual({ month: '2025-07', revenue: '0.00', orders: 0, customers: 0 });
 
-    // Pareto over the window: 8000, 4000, 3000, 700 of 15700
-    expect(d.pareto.customers).toBe(4);
-    expect(Number(d.pareto.revenue)).toBe(15700);
+    // Pareto of lifetime spend at the refresh: 9000, 4000, 3000, 1500, 700 of 18200 (Eri never bought)
+    expect(d.pareto.customers).toBe(5);
+    expect(Number(d.pareto.revenue)).toBe(18200);
     const curve = d.pareto.curve;
-    expect(curve.map((p) => p.customerShare)).toEqual([0, 0.25, 0.5, 0.75, 1]);
-    [0, 8000 / 15700, 12000 / 15700, 15000 / 15700, 1].forEach((share, i) => {
+    expect(curve.map((p) => p.customerShare)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    [0, 9000 / 18200, 13000 / 18200, 16000 / 18200, 17500 / 18200, 1].forEach((share, i) => {
       expect(curve[i]!.revenueShare).toBeCloseTo(share, 12);
     });
-    // top 1/5/10/20 % of 4 customers is the first ceil(x % × 4) = 1 customer
+    // top 1/5/10/20 % of 5 customers is the first ceil(x % × 5) = 1 customer
     for (const top of ['top1', 'top5', 'top10', 'top20'] as const) {
-      expect(d.pareto.topShares[top]).toBeCloseTo(8000 / 15700, 12);
+      expect(d.pareto.topShares[top]).toBeCloseTo(9000 / 18200, 12);
     }
-    expect(d.pareto.customersFor80PercentOfRevenue).toBe(0.75); // 15000 ≥ 0.8 × 15700 = 12560
+    expect(d.pareto.customersFor80PercentOfRevenue).toBe(0.6); // 16000 ≥ 0.8 × 18200 = 14560
 
     const now = Object.fromEntries(d.tiers.now.map((t) => [t.tier, t]));
     expect(d.tiers.now.map((t) => t.tier)).toEqual(['loyal', 'semi_loyal', 'regular', 'new', 'lapsed']);
@@ -307,7 +309,7 @@ describe('GET /api/dashboard', () => {
     expect(d.revenue.last12Months).toBe('5700.00'); // Ben 2000, Aiko 3000, Fumi 700
     expect(d.customers).toEqual({ total: 6, active: 3, newThisMonth: 1 }); // Fumi
     expect(d.tiers.trend.map((t) => t.periodEnd)).toEqual(['2026-04-30', '2026-05-31']);
-    expect(d.pareto.customers).toBe(3);
+    expect(d.pareto.customers).toBe(5); // the measures are as of their refresh, whatever asOf
   });
 
   it('gives a store its own orders and its home-store customers', async () => {
@@ -318,8 +320,9 @@ describe('GET /api/dashboard', () => {
     // orders placed at store 2 in the window: Ben 2000, Chie 4000, Fumi 700
     expect(d.revenue.last12Months).toBe('6700.00');
     expect(d.revenue.thisMonth).toBe('4000.00');
+    // Chie 4000, Daichi 1500, Fumi 700 (lifetime, home store 2)
     expect(d.pareto.customers).toBe(3);
-    expect(d.pareto.topShares.top20).toBeCloseTo(4000 / 6700, 12);
+    expect(d.pareto.topShares.top20).toBeCloseTo(4000 / 6200, 12);
     const now = Object.fromEntries(d.tiers.now.map((t) => [t.tier, t]));
     expect(now.new!.customerShare).toBeCloseTo(2 / 3, 12);
     expect(now.lapsed).toMatchObject({ customers: 1, revenue: '1500.00' });
@@ -332,6 +335,31 @@ describe('GET /api/dashboard', () => {
     const shibuya = await get('/api/dashboard?storeId=1');
     expect(shibuya.atRisk.customers).toBe(0);
     expect(shibuya.revenue.last12Months).toBe('9000.00'); // Aiko 3000 + 5000, Ben 1000
+  });
+
+  it('serves the computed figures again until the data changes', async () => {
+    const before = await get('/api/dashboard');
+    const again = await get('/api/dashboard');
+    expect(again.computedAt).toBe(before.computedAt);
+    // Eri's first order: the insert marks her changed, and the next call recomputes
+    await database.db
+      .insertInto('orders')
+      .values({
+        customer_id: 5,
+        id: 100,
+        external_id: 'O100',
+        ordered_at: new Date('2026-06-12T12:00:00Z'),
+        total: 800,
+        store_id: 2,
+      })
+      .execute();
+    const after = await get('/api/dashboard');
+    expect(after.computedAt).not.toBe(before.computedAt);
+    expect(after.customers).toEqual({ total: 6, active: 5, newThisMonth: 2 });
+    expect(after.revenue.thisMonth).toBe('10800.00');
+    const fresh = await get('/api/dashboard?fresh=true');
+    expect(fresh.computedAt).not.toBe(after.computedAt);
+    await database.db.deleteFrom('orders').where('id', '=', 100).execute();
   });
 
   it('limits a store-scoped caller to their stores and refuses roles without reports', async () => {
@@ -351,5 +379,45 @@ describe('GET /api/dashboard', () => {
     const bad = await app.inject({ method: 'GET', url: '/api/dashboard?asOf=2026-13-01', headers: manager });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.field).toBe('asOf');
+  });
+});
+
+describe('the Pareto curve from the measures', () => {
+  it('equals the curve of the orders up to the refresh day', async () => {
+    const database = await openTestDatabase();
+    try {
+      const db = database.db;
+      await db.insertInto('stores').values({ id: 1, code: 'S1', name: 'Shibuya' }).execute();
+      await db
+        .insertInto('customers')
+        .values(Array.from({ length: 40 }, (_, i) => ({ id: i + 1, name: `C${i + 1}`, home_store_id: 1 })))
+        .execute();
+      // customer c buys (c mod 4) times, amounts varying by customer and order; some after the refresh day
+      const orders = [];
+      for (let c = 1; c <= 40; c++) {
+        for (let k = 0; k < c % 4; k++) {
+          orders.push({
+            customer_id: c,
+            id: orders.length + 1,
+            external_id: `O${orders.length + 1}`,
+            ordered_at: new Date(Date.UTC(2026, (c + k * 5) % 12, 1 + ((c * 7 + k) % 27), 10)),
+            total: ((c * 37 + k * 101) % 90) * 100 + 50,
+            store_id: 1,
+          });
+        }
+      }
+      await db.insertInto('orders').values(orders).execute();
+      await refreshMeasures(database, { asOf: '2026-09-30' });
+      const fromOrders = await paretoReport(database, { to: '2026-09-30' });
+      const fromMeasures = await paretoOfMeasures(database);
+      expect(fromMeasures.customers).toBe(fromOrders.customers);
+      expect(fromMeasures.revenue).toBe(fromOrders.revenue);
+      expect(fromMeasures.curve).toEqual(fromOrders.curve);
+      expect(fromMeasures.topShares).toEqual(fromOrders.topShares);
+      expect(fromMeasures.customersFor80PercentOfRevenue).toBe(fromOrders.customersFor80PercentOfRevenue);
+      expect(fromOrders.customers).toBeGreaterThan(20);
+    } finally {
+      await database.close();
+    }
   });
 });

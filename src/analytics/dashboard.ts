@@ -10,13 +10,14 @@ import {
   tierShares,
   tierTransitions,
 } from './measures/index.ts';
-import { atRiskCount, type ParetoReport, paretoReport } from './reports/index.ts';
+import { atRiskCount, type ParetoReport, paretoOfMeasures } from './reports/index.ts';
 
 /**
- * Everything the dashboard shows, in one call. Money flows (revenue, the Pareto curve) are read from the
- * orders up to `asOf`; the tiers now from the last measures refresh; their trend and the transitions from
- * the monthly tier snapshots up to `asOf`; customer equity from the last CLV valuation. Each figure comes
- * from the report function that defines it (docs/analytics.md), so the dashboard and the reports agree.
+ * Everything the dashboard shows, in one call. Revenue and customer counts are read from the orders up to
+ * `asOf`; the tiers now and the Pareto curve (lifetime spend) from the last measures refresh; the tiers'
+ * trend and transitions from the monthly tier snapshots up to `asOf`; the at-risk count from the orders;
+ * customer equity from the last CLV valuation. Each figure comes from the report function that defines it
+ * (docs/analytics.md), so the dashboard and the reports agree.
  */
 export type DashboardOptions = {
   /** The last day counted (YYYY-MM-DD, UTC); default: the as-of day of the last measures refresh, or today. */
@@ -37,6 +38,8 @@ export type TierMovement = { tier: Tier; customers: number; movedUp: number; fel
 
 export type Dashboard = {
   asOf: string;
+  /** When these figures were computed (they are kept for a while: see dashboard()). */
+  computedAt: Date;
   storeIds: number[] | null;
   /** The first day of "the last 12 months": the first day of the month 11 months before asOf's. */
   windowStart: string;
@@ -56,7 +59,7 @@ export type Dashboard = {
     last12Months: string;
     byMonth: { month: string; revenue: string; orders: number; customers: number }[];
   };
-  /** Customers ranked by what they spent in the last 12 months: the curve and the top shares. */
+  /** Customers ranked by lifetime spend at the last measures refresh: the curve and the top shares. */
   pareto: ParetoReport;
   tiers: {
     /** The tiers of the last measures refresh (revenue = lifetime spend), in tier order. */
@@ -116,7 +119,50 @@ async function lastRefresh(database: Database) {
   return row ? { asOf: String(row.as_of), mode: row.mode, finishedAt: row.finished_at } : null;
 }
 
-export async function dashboard(database: Database, options: DashboardOptions = {}): Promise<Dashboard> {
+/** How long a computed dashboard is served again while the data looks unchanged. */
+export const DASHBOARD_TTL_MS = 5 * 60_000;
+
+type Cached = { key: string; fingerprint: string; at: number; value: Promise<Dashboard> };
+const computed = new WeakMap<Database, Map<string, Cached>>();
+
+/**
+ * The version of the data the dashboard reads: every statement writing orders, customers, measures,
+ * snapshots, lifetime values or refreshes draws a new one (migration 014-analytics-data-version).
+ */
+async function fingerprint(database: Database): Promise<string> {
+  const { rows } = await sql<{ f: string }>`
+    select last_value::text || '/' || is_called::text as f from analytics_data_version`.execute(database.db);
+  return rows[0]?.f ?? '';
+}
+
+/**
+ * The dashboard, computed once and served again to every caller asking for the same day and stores while
+ * the data's version is unchanged, for at most DASHBOARD_TTL_MS (the default asOf may be "today"; `fresh`
+ * recomputes). The figures of 100,000 customers take a second or more to compute from the orders; serving
+ * them again takes milliseconds. The kept results live in this process (one entry per day and stores).
+ */
+export async function dashboard(
+  database: Database,
+  options: DashboardOptions & { fresh?: boolean } = {},
+): Promise<Dashboard> {
+  const key = JSON.stringify([options.asOf ?? null, options.storeIds ? [...options.storeIds].sort() : null]);
+  const [print, entries] = [await fingerprint(database), computed.get(database) ?? new Map<string, Cached>()];
+  computed.set(database, entries);
+  const hit = entries.get(key);
+  if (!options.fresh && hit && hit.fingerprint === print && Date.now() - hit.at < DASHBOARD_TTL_MS) {
+    return hit.value;
+  }
+  const value = computeDashboard(database, options);
+  entries.set(key, { key, fingerprint: print, at: Date.now(), value });
+  value.catch(() => entries.delete(key));
+  return value;
+}
+
+/** Computes every figure (see Dashboard); `dashboard` serves it again while the data is unchanged. */
+export async function computeDashboard(
+  database: Database,
+  options: DashboardOptions = {},
+): Promise<Dashboard> {
   const measures = await lastRefresh(database);
   const asOf = options.asOf ?? measures?.asOf ?? new Date().toISOString().slice(0, 10);
   const storeIds = options.storeIds ? [...options.storeIds] : null;
@@ -148,7 +194,7 @@ export async function dashboard(database: Database, options: DashboardOptions = 
              count(distinct o.customer_id)::int as customers
       from orders o where o.ordered_at >= ${from} and o.ordered_at < ${until} ${atStores}
       group by 1 order by 1`.execute(database.db),
-    paretoReport(database, { from: windowStart, to: asOf, storeIds: storeIds ?? undefined }),
+    paretoOfMeasures(database, scope),
     currentTierShares(database, scope),
     sql<{ tier: Tier; revenue: string }>`
       select m.tier, sum(o.total)::numeric(16, 2)::text as revenue
@@ -179,6 +225,7 @@ export async function dashboard(database: Database, options: DashboardOptions = 
   const revenueOf = new Map(tierRevenue.rows.map((r) => [r.tier, r.revenue]));
   return {
     asOf,
+    computedAt: new Date(),
     storeIds,
     windowStart,
     measures,

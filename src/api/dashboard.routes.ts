@@ -17,6 +17,10 @@ export const DashboardQuery = z.strictObject({
     .positive()
     .optional()
     .describe('one store: its orders and its (home store) customers only'),
+  fresh: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe('true: compute now rather than serve the figures computed in the last minutes'),
 });
 
 const money = z.string().describe('exact decimal, e.g. "12345.00"');
@@ -34,6 +38,7 @@ const timestamp = z.string().describe('ISO 8601 time');
 /** The answer of GET /api/dashboard (documentation and typed clients; src/analytics/dashboard.ts). */
 export const DashboardResponse = z.object({
   asOf: z.string(),
+  computedAt: timestamp,
   storeIds: z.array(z.number().int()).nullable(),
   windowStart: z.string().describe('first day of "the last 12 months"'),
   measures: z.object({ asOf: z.string(), mode: z.string(), finishedAt: timestamp }).nullable(),
@@ -104,7 +109,7 @@ export const dashboardRoutes: RouteModule = (app, { database }) => {
       throw new ForbiddenError(`store ${query.storeId} is not one of your stores`, 'store_out_of_scope');
     }
     const storeIds = query.storeId !== undefined ? [query.storeId] : (actor.storeIds ?? undefined);
-    return dashboard(database, { asOf: query.asOf, storeIds });
+    return dashboard(database, { asOf: query.asOf, storeIds, fresh: query.fresh === 'true' });
   });
 };
 
@@ -116,7 +121,7 @@ export const dashboardRouteDocs: RouteDoc[] = [
     summary:
       'Every dashboard figure in one call: customers, revenue, Pareto, tiers now / trend / transitions, at-risk, equity.',
     description:
-      'Revenue and the Pareto curve count the orders of the last 12 months up to asOf (the month of asOf and the 11 before); tiers now come from the last measures refresh (`measures.asOf`), their trend and transitions from the month-end tier snapshots up to asOf, equity from the last CLV valuation. A caller limited to some stores gets those stores’ figures: orders placed there, customers whose home store it is. Definitions: docs/analytics.md, “The dashboard”.',
+      'Revenue and active / new customers count the orders of the last 12 months up to asOf (the month of asOf and the 11 before); the tiers now and the Pareto curve (lifetime spend) come from the last measures refresh (`measures.asOf`), the tiers’ trend and transitions from the month-end tier snapshots up to asOf, equity from the last CLV valuation. The figures are computed once and served again while the data is unchanged, for at most 5 minutes (`computedAt`; `fresh=true` recomputes). A caller limited to some stores gets those stores’ figures: orders placed there, customers whose home store it is. Definitions: docs/analytics.md, “The dashboard”.',
     query: DashboardQuery,
     response: DashboardResponse,
     responses: {

@@ -25,7 +25,13 @@ export {
   type CohortReport,
   cohortReport,
 } from './cohorts.ts';
-export { type ParetoOptions, type ParetoPoint, type ParetoReport, paretoReport } from './pareto.ts';
+export {
+  type ParetoOptions,
+  type ParetoPoint,
+  type ParetoReport,
+  paretoOfMeasures,
+  paretoReport,
+} from './pareto.ts';
 export {
   type CustomerProfit,
   type ProfitabilityOptions,

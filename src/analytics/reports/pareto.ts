@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Database } from '../../db/index.ts';
 import { DEFAULT_TIME_ZONE, orderDay, type Share } from './shared.ts';
 
@@ -37,7 +37,6 @@ export type ParetoReport = {
  */
 export async function paretoReport(database: Database, options: ParetoOptions = {}): Promise<ParetoReport> {
   const timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
-  const points = Math.max(1, Math.round(options.points ?? 100));
   const day = orderDay('o', timeZone);
   const conditions = [sql<boolean>`true`];
   if (options.from !== undefined) conditions.push(sql<boolean>`${day} >= ${options.from}::date`);
@@ -47,6 +46,41 @@ export async function paretoReport(database: Database, options: ParetoOptions = 
     conditions.push(sql<boolean>`o.store_id = any(${[...options.storeIds]}::bigint[])`);
   }
   const where = sql.join(conditions, sql` and `);
+  return paretoOf(
+    database,
+    sql`select o.customer_id, sum(o.total) as spend from orders o where ${where} group by o.customer_id`,
+    options.points,
+  );
+}
+
+/**
+ * The same curve over every customer's lifetime spend as the last measures refresh stored it
+ * (customer_measures.total_spend: their order totals up to its as-of day, returns not deducted — what
+ * paretoReport with `to` = that day counts), optionally only of customers whose home store is one of
+ * homeStoreIds. One pass over one row per customer instead of the orders: what the dashboard shows.
+ */
+export async function paretoOfMeasures(
+  database: Database,
+  options: { homeStoreIds?: readonly number[]; points?: number } = {},
+): Promise<ParetoReport> {
+  const scope =
+    options.homeStoreIds === undefined
+      ? sql``
+      : sql`join customers c on c.id = m.customer_id and c.home_store_id = any(${[...options.homeStoreIds]}::bigint[])`;
+  return paretoOf(
+    database,
+    sql`select m.customer_id, m.total_spend as spend from customer_measures m ${scope} where m.orders_count > 0`,
+    options.points,
+  );
+}
+
+/** The curve and its figures from a relation of (customer_id, spend), one row per customer in scope. */
+async function paretoOf(
+  database: Database,
+  spendOf: RawBuilder<unknown>,
+  pointsOption: number | undefined,
+): Promise<ParetoReport> {
+  const points = Math.max(1, Math.round(pointsOption ?? 100));
   // One row: one customer in scope, ranked by spend (ties by id), with the running total of spend up to
   // them; only the ranks where the curve crosses a 1/points step of the customer share are kept, plus
   // the summary figures (repeated on every row) from window aggregates over all ranked customers.
@@ -63,9 +97,7 @@ export async function paretoReport(database: Database, options: ParetoOptions = 
     top20: number | null;
     for80: number | null;
   }>`
-    with spend as (
-      select o.customer_id, sum(o.total) as spend from orders o where ${where} group by o.customer_id
-    ), ranked as (
+    with spend as (${spendOf}), ranked as (
       select row_number() over w as rank,
              count(*) over () as n,
              sum(spend) over w as cum,

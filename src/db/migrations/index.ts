@@ -11,6 +11,7 @@ import * as campaigns from './010-campaigns.ts';
 import * as tickets from './011-tickets.ts';
 import * as sla from './012-sla.ts';
 import * as flows from './013-flows.ts';
+import * as analyticsDataVersion from './014-analytics-data-version.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '011-tickets': tickets,
   '012-sla': sla,
   '013-flows': flows,
+  '014-analytics-data-version': analyticsDataVersion,
 };
