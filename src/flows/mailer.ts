@@ -1,0 +1,163 @@
+import type { Transporter } from 'nodemailer';
+import { signLink } from '../auth/index.ts';
+import type { Campaign, CampaignVariant } from '../campaigns/campaigns.ts';
+import { classifySmtpError, DEFAULT_FROM, publicUrl, smtpTransport } from '../campaigns/channels/email.ts';
+import {
+  type CompiledVariant,
+  compileVariant,
+  loadPersonalisation,
+  renderVariant,
+  templateScope,
+  textToHtml,
+} from '../campaigns/personalisation.ts';
+import type { Database } from '../db/index.ts';
+import type { SendStep } from './definition.ts';
+
+/**
+ * A flow's step mail, sent with the campaigns' e-mail pieces: the pooled SMTP transport, the Liquid
+ * templates and personalisation (the same variables as campaign mails, plus `flow.name`), the text→HTML
+ * part, the signed one-click unsubscribe link (List-Unsubscribe + List-Unsubscribe-Post) and the SMTP
+ * error classification (5xx bounce, anything else transient).
+ *
+ * The Message-ID is `<f{enrollment}.s{step}@kizuna>`, the same on every attempt, so a step re-sent after
+ * a crash between the SMTP answer and the commit is recognisable as the same mail by the receiver.
+ */
+export type StepMail = {
+  customerId: number;
+  enrollmentId: number;
+  flowId: number;
+  flowName: string;
+  version: number;
+  stepIndex: number;
+  step: SendStep;
+  /** What started the enrollment (e.g. the ticket's subject), as `trigger` in the templates. */
+  triggerData?: Record<string, unknown>;
+};
+
+export type StepMailOutcome = {
+  customerId: number;
+  enrollmentId: number;
+  outcome: 'sent' | 'transient' | 'bounced' | 'failed';
+  subject: string | null;
+  error?: string;
+};
+
+export interface StepMailer {
+  send(mails: readonly StepMail[]): Promise<StepMailOutcome[]>;
+  close(): Promise<void>;
+}
+
+export const stepMessageId = (enrollmentId: number, stepIndex: number) =>
+  `<f${enrollmentId}.s${stepIndex}@kizuna>`;
+
+/** The signed unsubscribe link of a step mail (the campaigns' /u/ page; extra names the flow). */
+export async function flowUnsubscribeUrl(
+  database: Database,
+  flowId: number,
+  customerId: number,
+): Promise<string> {
+  const token = await signLink(database, {
+    purpose: 'unsubscribe',
+    subject: customerId,
+    extra: { flow: flowId },
+  });
+  return `${publicUrl()}/u/${token}`;
+}
+
+export type SmtpStepMailerOptions = {
+  transport?: Transporter;
+  smtpUrl?: string;
+  maxConnections?: number;
+  from?: string;
+};
+
+export function smtpStepMailer(database: Database, options: SmtpStepMailerOptions = {}): StepMailer {
+  const transport =
+    options.transport ??
+    smtpTransport(options.smtpUrl ?? process.env.SMTP_URL ?? 'smtp://127.0.0.1:2525', {
+      maxConnections: options.maxConnections,
+    });
+  const owns = options.transport === undefined;
+  const from = options.from ?? process.env.KIZUNA_MAIL_FROM ?? DEFAULT_FROM;
+  const compiled = new Map<
+    string,
+    { source: Campaign; variant: CampaignVariant; templates: CompiledVariant }
+  >();
+
+  function templatesOf(mail: StepMail) {
+    const key = `${mail.flowId}:${mail.version}:${mail.stepIndex}`;
+    let entry = compiled.get(key);
+    if (!entry) {
+      // The campaign template machinery needs only the name, id and channel of its source.
+      const source = {
+        id: mail.flowId,
+        name: mail.flowName,
+        channel: 'email',
+        content: {},
+      } as unknown as Campaign;
+      const variant: CampaignVariant = {
+        code: 'step',
+        name: null,
+        weight: 1,
+        subject: mail.step.subject,
+        bodyText: mail.step.bodyText,
+        bodyHtml: mail.step.bodyHtml ?? null,
+        offer: null,
+      };
+      entry = { source, variant, templates: compileVariant(source, variant, { email: true }) };
+      compiled.set(key, entry);
+    }
+    return entry;
+  }
+
+  return {
+    async send(mails) {
+      const people = await loadPersonalisation(
+        database,
+        mails.map((m) => m.customerId),
+        { notes: true },
+      );
+      return Promise.all(
+        mails.map(async (mail): Promise<StepMailOutcome> => {
+          const base = { customerId: mail.customerId, enrollmentId: mail.enrollmentId };
+          const person = people.get(mail.customerId);
+          if (!person?.email) return { ...base, outcome: 'failed', subject: null, error: 'no_email_address' };
+          const { source, variant, templates } = templatesOf(mail);
+          const link = await flowUnsubscribeUrl(database, mail.flowId, mail.customerId);
+          const scope = {
+            ...templateScope(source, variant, person, { unsubscribe_url: link }),
+            flow: { id: mail.flowId, name: mail.flowName },
+            trigger: mail.triggerData ?? {},
+          };
+          const message = renderVariant(templates, scope);
+          try {
+            await transport.sendMail({
+              from,
+              to: person.name ? { name: person.name, address: person.email } : person.email,
+              subject: message.subject,
+              text: message.text,
+              html: message.html ?? textToHtml(message.text),
+              messageId: stepMessageId(mail.enrollmentId, mail.stepIndex),
+              headers: {
+                'List-Unsubscribe': `<${link}>`,
+                'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+                'X-Kizuna-Flow': String(mail.flowId),
+              },
+            });
+            return { ...base, outcome: 'sent', subject: message.subject };
+          } catch (error) {
+            return {
+              ...base,
+              outcome: classifySmtpError(error),
+              subject: message.subject,
+              error: (error as Error).message.slice(0, 300),
+            };
+          }
+        }),
+      );
+    },
+    async close() {
+      if (owns) transport.close();
+    },
+  };
+}
