@@ -2105,7 +2105,7 @@ export interface paths {
                     limit?: string;
                     /** @description rows to skip, default 0 */
                     offset?: string;
-                    status?: "open" | "waiting" | "resolved" | "closed";
+                    status?: "new" | "open" | "waiting" | "resolved" | "closed";
                     kind?: "inquiry" | "request" | "complaint" | "suggestion" | "call";
                 };
                 header?: never;
@@ -2179,7 +2179,7 @@ export interface paths {
                          * @description default open
                          * @enum {string}
                          */
-                        status?: "open" | "waiting" | "resolved" | "closed";
+                        status?: "new" | "open" | "waiting" | "resolved" | "closed";
                         subject?: string | null;
                         /** @description what the customer told us */
                         body?: string | null;
@@ -2290,7 +2290,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status?: "open" | "waiting" | "resolved" | "closed";
+                        status?: "new" | "open" | "waiting" | "resolved" | "closed";
                         ownerStaffId?: number | null;
                         firstResponseAt?: string | null;
                         /** @description set to now when status becomes resolved or closed and this is not given */
@@ -3051,6 +3051,180 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every dashboard figure in one call: customers, revenue, Pareto, tiers now / trend / transitions, at-risk, equity.
+         * @description Revenue and the Pareto curve count the orders of the last 12 months up to asOf (the month of asOf and the 11 before); tiers now come from the last measures refresh (`measures.asOf`), their trend and transitions from the month-end tier snapshots up to asOf, equity from the last CLV valuation. A caller limited to some stores gets those stores’ figures: orders placed there, customers whose home store it is. Definitions: docs/analytics.md, “The dashboard”.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the last day counted (UTC); default: the as-of day of the last measures refresh, or today */
+                    asOf?: string;
+                    /** @description one store: its orders and its (home store) customers only */
+                    storeId?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the dashboard */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            asOf: string;
+                            storeIds: number[] | null;
+                            /** @description first day of "the last 12 months" */
+                            windowStart: string;
+                            measures: {
+                                asOf: string;
+                                mode: string;
+                                /** @description ISO 8601 time */
+                                finishedAt: string;
+                            } | null;
+                            customers: {
+                                total: number;
+                                active: number;
+                                newThisMonth: number;
+                            };
+                            revenue: {
+                                /** @description exact decimal, e.g. "12345.00" */
+                                thisMonth: string;
+                                /** @description exact decimal, e.g. "12345.00" */
+                                last12Months: string;
+                                byMonth: {
+                                    month: string;
+                                    /** @description exact decimal, e.g. "12345.00" */
+                                    revenue: string;
+                                    orders: number;
+                                    customers: number;
+                                }[];
+                            };
+                            pareto: {
+                                customers: number;
+                                /** @description exact decimal, e.g. "12345.00" */
+                                revenue: string;
+                                curve: {
+                                    customerShare: number;
+                                    revenueShare: number;
+                                }[];
+                                topShares: {
+                                    /** @description 0–1; null when the base is empty */
+                                    top1: number | null;
+                                    /** @description 0–1; null when the base is empty */
+                                    top5: number | null;
+                                    /** @description 0–1; null when the base is empty */
+                                    top10: number | null;
+                                    /** @description 0–1; null when the base is empty */
+                                    top20: number | null;
+                                };
+                                /** @description 0–1; null when the base is empty */
+                                customersFor80PercentOfRevenue: number | null;
+                            };
+                            tiers: {
+                                now: {
+                                    /** @enum {string} */
+                                    tier: "loyal" | "semi_loyal" | "regular" | "new" | "lapsed";
+                                    customers: number;
+                                    customerShare: number;
+                                    /** @description exact decimal, e.g. "12345.00" */
+                                    revenue: string;
+                                    revenueShare: number;
+                                    /** @description exact decimal, e.g. "12345.00" */
+                                    revenueLast12Months: string;
+                                }[];
+                                trend: {
+                                    periodEnd: string;
+                                    tiers: {
+                                        /** @enum {string} */
+                                        tier: "loyal" | "semi_loyal" | "regular" | "new" | "lapsed";
+                                        customers: number;
+                                        customerShare: number;
+                                        /** @description exact decimal, e.g. "12345.00" */
+                                        revenue: string;
+                                        revenueShare: number;
+                                    }[];
+                                }[];
+                                transitions: {
+                                    from: string;
+                                    to: string;
+                                    byTier: {
+                                        /** @enum {string} */
+                                        tier: "loyal" | "semi_loyal" | "regular" | "new" | "lapsed";
+                                        customers: number;
+                                        movedUp: number;
+                                        fell: number;
+                                        stayed: number;
+                                    }[];
+                                    movedUp: number;
+                                    fell: number;
+                                    stayed: number;
+                                    joined: number;
+                                    matrix: {
+                                        from: ("loyal" | "semi_loyal" | "regular" | "new" | "lapsed") | "none";
+                                        to: ("loyal" | "semi_loyal" | "regular" | "new" | "lapsed") | "none";
+                                        customers: number;
+                                    }[];
+                                } | null;
+                            };
+                            atRisk: {
+                                customers: number;
+                            };
+                            equity: {
+                                customers: number;
+                                /** @description exact decimal, e.g. "12345.00" */
+                                equity: string;
+                                computedAt: string | null;
+                                previous: {
+                                    /** @description exact decimal, e.g. "12345.00" */
+                                    equity: string;
+                                    /** @description ISO 8601 time */
+                                    computedAt: string;
+                                } | null;
+                                change: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description invalid asOf or storeId */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description your role does not allow reports:read, or the store is not one of yours */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/segments/templates": {
         parameters: {
             query?: never;
@@ -3711,6 +3885,2949 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A ticket queue: mine, my teams’, unassigned, or all; unfinished tickets by default.
+         * @description Only tickets of customers of your stores. Urgent first, then oldest first. Complaint text is withheld from roles the settings exclude.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description rows per page, default 50, at most 200 */
+                    limit?: string;
+                    /** @description rows to skip, default 0 */
+                    offset?: string;
+                    /** @description mine, team (your teams), unassigned, all (default) */
+                    queue?: "all" | "mine" | "team" | "unassigned";
+                    /** @description comma-separated; default new,open,waiting */
+                    status?: string;
+                    priority?: "low" | "normal" | "high" | "urgent";
+                    kind?: "inquiry" | "request" | "complaint" | "suggestion" | "call";
+                    teamId?: string;
+                    storeId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {tickets, hasMore, limit, offset} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a parameter is invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/customers/{id}/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open a ticket for a customer (status new); the body is the customer’s first message. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        kind: "inquiry" | "request" | "complaint" | "suggestion" | "call";
+                        /** @enum {string} */
+                        channel: "phone" | "email" | "store" | "web" | "letter";
+                        /**
+                         * @description default normal
+                         * @enum {string}
+                         */
+                        priority?: "low" | "normal" | "high" | "urgent";
+                        subject: string;
+                        /** @description what the customer said or wrote: the first message of the ticket */
+                        body?: string;
+                        storeId?: number | null;
+                        assigneeStaffId?: number | null;
+                        teamId?: number | null;
+                        attachments?: {
+                            name: string;
+                            type?: string | null;
+                            size?: number | null;
+                            /** @description where the content lives (a link or a path) */
+                            url?: string | null;
+                        }[];
+                        /**
+                         * Format: date-time
+                         * @description default: now
+                         */
+                        openedAt?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description {ticket} */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a field is invalid, or names an unknown store, staff member or team */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not allowed, or not a customer of your stores */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such customer */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tickets/breaching": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Breaching soon: unfinished tickets whose SLA is near breach or breached, soonest due first.
+         * @description Each ticket carries its SLA state (clocks, due times) and `dueAt`, the earliest due time still waited for.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description mine, team, unassigned, all (default) */
+                    queue?: "all" | "mine" | "team" | "unassigned";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {tickets} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a parameter is invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tickets/{ticketId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A ticket with its messages (customer messages, public replies, internal notes), status history, waiting follow-up and satisfaction answer. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ticketId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {ticket, messages, statusChanges, followUps, csat, sla} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a field is invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not allowed, or the ticket’s customer is not a customer of your stores */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such ticket */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tickets/{ticketId}/replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A public reply: counts as a response (the first stamps firstResponseAt) and is e-mailed when SMTP_URL is set.
+         * @description A new ticket becomes open unless `status` says otherwise. When the reply resolves the ticket, `csat` carries the satisfaction link to give the customer.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ticketId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        body: string;
+                        attachments?: {
+                            name: string;
+                            type?: string | null;
+                            size?: number | null;
+                            /** @description where the content lives (a link or a path) */
+                            url?: string | null;
+                        }[];
+                        /**
+                         * @description move the ticket on in the same step, e.g. waiting (for the customer) or resolved
+                         * @enum {string}
+                         */
+                        status?: "new" | "open" | "waiting" | "resolved" | "closed";
+                    };
+                };
+            };
+            responses: {
+                /** @description {ticket, message, csat} */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a field is invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not allowed, or the ticket’s customer is not a customer of your stores */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such ticket */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tickets/{ticketId}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An internal note: for staff only, never sent, not a response. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ticketId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        body: string;
+                        attachments?: {
+                            name: string;
+                            type?: string | null;
+                            size?: number | null;
+                            /** @description where the content lives (a link or a path) */
+                            url?: string | null;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description {ticket, message} */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a field is invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not allowed, or the ticket’s customer is not a customer of your stores */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such ticket */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tickets/{ticketId}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Move a ticket’s status; resolving a complaint or request schedules its follow-up.
+         * @description Resolved or closed: resolvedAt is stamped and `csat` carries the satisfaction link. Reopening cancels the waiting follow-up. A ticket cannot become new again.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ticketId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "new" | "open" | "waiting" | "resolved" | "closed";
+                    };
+                };
+            };
+            responses: {
+                /** @description {ticket, csat} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a field is invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not allowed, or the ticket’s customer is not a customer of your stores */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such ticket */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/tickets/{ticketId}/assignment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Assign a ticket to a staff member and/or a team (null clears). */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ticketId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        assigneeStaffId?: number | null;
+                        teamId?: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description {ticket} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a field is invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not allowed, or the ticket’s customer is not a customer of your stores */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such ticket */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/follow-ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Follow-ups due ("last time you had this problem — how is it now?"), soonest first. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description rows per page, default 50, at most 200 */
+                    limit?: string;
+                    /** @description rows to skip, default 0 */
+                    offset?: string;
+                    /** @description mine, or a staff id; default everyone */
+                    assignee?: "mine" | string;
+                    /** @description due at or before; default now */
+                    dueBy?: string;
+                    state?: "due" | "done" | "cancelled";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {followUps, hasMore, limit, offset} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a parameter is invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/follow-ups/{followUpId}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record the customer’s answer to a follow-up (once; a problem that came back is a new ticket). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    followUpId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description what the customer said */
+                        answer: string;
+                        /**
+                         * @description done (default): the customer was reached; cancelled: not needed any more
+                         * @enum {string}
+                         */
+                        state?: "done" | "cancelled";
+                    };
+                };
+            };
+            responses: {
+                /** @description {followUp} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a field is invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not allowed, or the ticket’s customer is not a customer of your stores */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such follow-up */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the follow-up is already done or cancelled */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The service teams and their members. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {teams} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a team (service:manage). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        staffIds?: number[];
+                    };
+                };
+            };
+            responses: {
+                /** @description {team} */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a field is invalid or names an unknown staff member */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the name is taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inbound/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive one raw e-mail (Content-Type: message/rfc822): threads it to its ticket or opens a new one.
+         * @description The sender is matched to a customer by e-mail (case-insensitive); an unknown sender becomes a new customer unless `unknownSender=refuse`. Threading by In-Reply-To/References, then a "[#id]" subject token. A Message-ID seen before is not stored again (200, outcome duplicate). Up to 25 MB.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description create (default) or refuse */
+                    unknownSender?: "create" | "refuse";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {outcome: duplicate, customerId, ticketId, …} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description {outcome: opened | threaded, customerId, customerCreated, ticketId, messageId} */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description the message has no From address */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not sent as message/rfc822 */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unknown sender and unknownSender=refuse */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/forms/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The public contact form: matches or creates the customer by e-mail and opens a web ticket.
+         * @description No sign-in; at most 5 per minute from one address. Answers only the ticket number.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: email */
+                        email: string;
+                        name?: string;
+                        /**
+                         * @description default inquiry
+                         * @enum {string}
+                         */
+                        kind?: "inquiry" | "request" | "complaint" | "suggestion";
+                        subject: string;
+                        body: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description {ticketId} */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a field is invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description too many forms from this address */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/s/*": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The satisfaction form behind a signed link (HTML; 1–5 and a comment). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    "*": string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description an HTML form */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description the link is not valid or has expired */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the ticket is gone */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Answer the satisfaction question (form or JSON {score, comment}); answering again replaces the answer. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    "*": string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        score: number;
+                        comment?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description HTML thanks, or {ticketId, score, replaced} for JSON */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description the score is not 1–5, or the link is not valid or has expired */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the ticket is gone */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sla/calendars": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Business-hours calendars: opening hours per weekday in a time zone, and holidays. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {calendars: [{id, name, timezone, hours: {'1': [['09:00','18:00']], …}, holidays: ['YYYY-MM-DD', …]}]} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a business-hours calendar.
+         * @description Hours are local times; an end before the start runs overnight into the next day and belongs to the day it starts; '24:00' ends a day. Holidays have no hours.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** @description IANA time zone, e.g. 'Asia/Tokyo' */
+                        timezone: string;
+                        /** @description weekday '0' (Sunday)–'6' → intervals such as [['09:00','18:00']]; an end before the start runs overnight */
+                        hours: {
+                            [key: string]: [
+                                string,
+                                string
+                            ][];
+                        };
+                        /** @description 'YYYY-MM-DD' local dates without business hours */
+                        holidays?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description {id, name, timezone, hours: {'1': [['09:00','18:00']], …}, holidays: ['YYYY-MM-DD', …]} */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description invalid_request / invalid_calendar: the message and field name the fault, e.g. hours.1[0][1]: '25:00' is not a time 00:00–24:00 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description name_taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sla/calendars/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One business-hours calendar. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {id, name, timezone, hours: {'1': [['09:00','18:00']], …}, holidays: ['YYYY-MM-DD', …]} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description calendar_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a calendar (name, time zone, hours, holidays); clocks of open tickets follow at once. */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        timezone?: string;
+                        /** @description weekday '0' (Sunday)–'6' → intervals such as [['09:00','18:00']]; an end before the start runs overnight */
+                        hours?: {
+                            [key: string]: [
+                                string,
+                                string
+                            ][];
+                        };
+                        /** @description 'YYYY-MM-DD' local dates without business hours */
+                        holidays?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description {id, name, timezone, hours: {'1': [['09:00','18:00']], …}, holidays: ['YYYY-MM-DD', …]} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description invalid_request / invalid_calendar: the message and field name the fault, e.g. hours.1[0][1]: '25:00' is not a time 00:00–24:00 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description calendar_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description name_taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/sla/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * SLA policies in the order they are tried: precedence, then the more specific, then id.
+         * @description A ticket gets the first active policy whose conditions (kinds, priorities, tiers, stores) all match.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {policies: [{id, name, calendarId, kinds, priorities, tiers, storeIds (null = any), precedence, firstResponseMinutes, nextResponseMinutes, resolutionMinutes, nearBreachShare, nearBreachMinutes, active}]} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create an SLA policy: which tickets, which calendar, the targets in business minutes. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        calendarId: number;
+                        /** @description null: any kind */
+                        kinds?: ("inquiry" | "request" | "complaint" | "suggestion" | "call")[] | null;
+                        /** @description null: any priority */
+                        priorities?: ("low" | "normal" | "high" | "urgent")[] | null;
+                        /** @description null: any tier (or none) */
+                        tiers?: ("loyal" | "semi_loyal" | "regular" | "new" | "lapsed")[] | null;
+                        /** @description null: any store (or none) */
+                        storeIds?: number[] | null;
+                        /** @description smaller first; default 100 */
+                        precedence?: number;
+                        /** @description business minutes; null: no target */
+                        firstResponseMinutes?: number | null;
+                        /** @description business minutes; null: no target */
+                        nextResponseMinutes?: number | null;
+                        /** @description business minutes; null: no target */
+                        resolutionMinutes?: number | null;
+                        /** @description near breach when at most this share of the target is left; default 0.2 */
+                        nearBreachShare?: number;
+                        /** @description or when at most this many minutes are left */
+                        nearBreachMinutes?: number | null;
+                        active?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description {id, name, calendarId, kinds, priorities, tiers, storeIds (null = any), precedence, firstResponseMinutes, nextResponseMinutes, resolutionMinutes, nearBreachShare, nearBreachMinutes, active} */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description invalid_request: the message and field name the fault, e.g. calendarId or storeIds */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description name_taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sla/policies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One SLA policy. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {id, name, calendarId, kinds, priorities, tiers, storeIds (null = any), precedence, firstResponseMinutes, nextResponseMinutes, resolutionMinutes, nearBreachShare, nearBreachMinutes, active} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description policy_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change an SLA policy (active: false retires it). */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        calendarId?: number;
+                        /** @description null: any kind */
+                        kinds?: ("inquiry" | "request" | "complaint" | "suggestion" | "call")[] | null;
+                        /** @description null: any priority */
+                        priorities?: ("low" | "normal" | "high" | "urgent")[] | null;
+                        /** @description null: any tier (or none) */
+                        tiers?: ("loyal" | "semi_loyal" | "regular" | "new" | "lapsed")[] | null;
+                        /** @description null: any store (or none) */
+                        storeIds?: number[] | null;
+                        /** @description smaller first; default 100 */
+                        precedence?: number;
+                        /** @description business minutes; null: no target */
+                        firstResponseMinutes?: number | null;
+                        /** @description business minutes; null: no target */
+                        nextResponseMinutes?: number | null;
+                        /** @description business minutes; null: no target */
+                        resolutionMinutes?: number | null;
+                        /** @description near breach when at most this share of the target is left; default 0.2 */
+                        nearBreachShare?: number;
+                        /** @description or when at most this many minutes are left */
+                        nearBreachMinutes?: number | null;
+                        active?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description {id, name, calendarId, kinds, priorities, tiers, storeIds (null = any), precedence, firstResponseMinutes, nextResponseMinutes, resolutionMinutes, nearBreachShare, nearBreachMinutes, active} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description invalid_request: the message and field name the fault, e.g. calendarId or storeIds */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description policy_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description name_taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/sla/escalations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The escalation list: breached SLA clocks not yet acknowledged, oldest breach first.
+         * @description Only tickets of your stores' customers. mine=true: those notifying you; all=true: acknowledged too.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description true: only those notifying me */
+                    mine?: "true" | "false";
+                    /** @description true: acknowledged ones too */
+                    all?: "true" | "false";
+                    /** @description default 500 */
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {escalations: [{id, customerId, interactionId, clock (first_response | next_response | resolution), clockStartedAt, breachedAt, policyId, storeId, assigneeStaffId, notifiedStaffId, notifiedStaffName, notifiedAt, acknowledgedAt, acknowledgedByStaffId, subject, kind, priority}]} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sla/escalations/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Escalate now: record every newly breached clock of the unfinished tickets (a scheduler calls it).
+         * @description Each clock (each next-response cycle) is escalated once; running it again adds nothing new.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {escalated}: how many new escalations were recorded */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sla/escalations/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge an escalation (it leaves the open list); a second time keeps the first. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {id, customerId, interactionId, clock (first_response | next_response | resolution), clockStartedAt, breachedAt, policyId, storeId, assigneeStaffId, notifiedStaffId, notifiedStaffName, notifiedAt, acknowledgedAt, acknowledgedByStaffId, subject, kind, priority} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description escalation_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The campaigns, newest first. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {campaigns} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a campaign (draft): channel, purpose, goal, audience, variants, holdout, cost, budget. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        description?: string;
+                        /** @enum {string} */
+                        channel: "email" | "letter" | "phone" | "newsletter";
+                        /**
+                         * @description default: follow_up for phone, else marketing
+                         * @enum {string}
+                         */
+                        purpose?: "marketing" | "follow_up" | "sales";
+                        /** @default {} */
+                        goal?: {
+                            /**
+                             * @default any
+                             * @enum {string}
+                             */
+                            kind?: "any" | "product" | "category";
+                            productIds?: number[];
+                            skus?: string[];
+                            category?: string;
+                            /** @default 30 */
+                            windowDays?: number;
+                        };
+                        audience: {
+                            /** @description a saved segment: snapshotted when the campaign is assigned */
+                            segment?: number | string;
+                            /** @description or an existing segment snapshot */
+                            snapshotId?: number;
+                        };
+                        /** @description default: one variant "A" */
+                        variants?: {
+                            code: string;
+                            name?: string;
+                            /** @default 1 */
+                            weight?: number;
+                            /** @description Liquid template, e.g. "{{ customer.name }}, new wines" */
+                            subject?: string;
+                            /** @description Liquid template of the text part / letter text */
+                            bodyText?: string;
+                            /** @description Liquid template of the HTML part */
+                            bodyHtml?: string;
+                            /** @description the offer, available to templates as {{ offer }} */
+                            offer?: string;
+                        }[];
+                        /**
+                         * @description share kept as holdout, e.g. 0.1
+                         * @default 0
+                         */
+                        holdoutShare?: number;
+                        /** @default 1 */
+                        seed?: number;
+                        /** @description default: the channel’s (email 1, letter 150, phone 400) */
+                        costPerTouch?: string | number;
+                        budget?: string | number;
+                        /** Format: date-time */
+                        scheduledAt?: string;
+                        /** @description the campaign this one is compared with */
+                        previousCampaignId?: number;
+                        /**
+                         * @description letter campaigns: customers refused a letter only for their tier get an e-mail instead
+                         * @enum {string}
+                         */
+                        fallbackChannel?: "email";
+                        fallbackCostPerTouch?: string | number;
+                        fallbackSubject?: string;
+                        /** @description newsletter: sections chosen per segment */
+                        sections?: {
+                            title: string;
+                            /** @description a saved segment (id or name): only its members get this section */
+                            segment?: number | string;
+                            /** @description or a rule tree; neither: every recipient gets the section */
+                            rules?: {
+                                [key: string]: unknown;
+                            };
+                            bodyText: string;
+                            bodyHtml?: string;
+                        }[];
+                        /** @description phone: the follow-up script for staff */
+                        script?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description the campaign */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description invalid_request (the field says which) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description name taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A campaign with its variants and recipients per state. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the campaign */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such campaign */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{id}/clone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Version 2: a new draft from a campaign (content, goal, audience), with changes; compared with it. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the new campaign */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such campaign */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a campaign that has not been sent completely; unsent rows stay unsent. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the campaign */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such campaign */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description already sent */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Snapshot the audience and assign each member to a variant or the holdout (seeded, by tier). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {snapshotId, members, holdout, byStratum, byVariant} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such campaign */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Who would be reached per channel, who is excluded and why (counts and first customers), the cost. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description excluded customers listed (default 50) */
+                        limit?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description {recipients, holdout, reach, excluded, excludedCustomers, cost, totalCost, budget, overBudget} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such campaign */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{id}/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send (durable, resumable, policy checked at send time); 202 and a status route, or wait: true. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description answer when done (200) instead of at once (202) */
+                        wait?: boolean;
+                        /** @description throttle: at most this many mails/s */
+                        ratePerSecond?: number;
+                        /** @description take rows left "sending" by a dead process as abandoned now */
+                        resume?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description with wait: {sent, suppressed, failed, bounced…} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description {status} */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such campaign */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A send in progress: recipients per state, running, error. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {status, recipients, running, error} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such campaign */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{id}/letters.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The print-ready letters: A4 PDF, one page per letter sent. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description application/pdf */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such campaign */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{id}/letters.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The letters as a mail-merge CSV for a print shop. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description text/csv */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such campaign */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{id}/call-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The call list of a phone campaign: each customer with context (360) and the follow-up script. */
+        get: {
+            parameters: {
+                query?: {
+                    format?: "json" | "csv";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {calls} or text/csv */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description not a phone campaign */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such campaign */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Log a call’s outcome (an interaction of kind call); a sales call is refused by the policy. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        customerId: number;
+                        campaignId?: number;
+                        /** @enum {string} */
+                        outcome: "answered" | "no_answer" | "voicemail" | "call_back" | "wrong_number" | "refused";
+                        /**
+                         * @description a call's purpose; 'sales' is refused
+                         * @default follow_up
+                         * @enum {string}
+                         */
+                        purpose?: "marketing" | "follow_up" | "sales";
+                        note?: string;
+                        durationSeconds?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description {interactionId} */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description sales_call_refused */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{id}/bounces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record a bounce reported after sending (touch bounced_at, recipient state bounced). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        customerId: number;
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description {bounced} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not a recipient */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description nothing was sent */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contact-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The contact policy: frequency caps, complaint quiet period, tiers allowed letters and calls. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the policy */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change parts of the contact policy (owner). */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        frequencyCaps?: {
+                            overall?: {
+                                /** @description at most this many touches… */
+                                max: number;
+                                /** @description …within this many days (counted back from now) */
+                                days: number;
+                            };
+                            email?: {
+                                /** @description at most this many touches… */
+                                max: number;
+                                /** @description …within this many days (counted back from now) */
+                                days: number;
+                            };
+                            newsletter?: {
+                                /** @description at most this many touches… */
+                                max: number;
+                                /** @description …within this many days (counted back from now) */
+                                days: number;
+                            };
+                            letter?: {
+                                /** @description at most this many touches… */
+                                max: number;
+                                /** @description …within this many days (counted back from now) */
+                                days: number;
+                            };
+                            phone?: {
+                                /** @description at most this many touches… */
+                                max: number;
+                                /** @description …within this many days (counted back from now) */
+                                days: number;
+                            };
+                        };
+                        complaintQuietDays?: number;
+                        tiersAllowed?: {
+                            letter?: ("loyal" | "semi_loyal" | "regular" | "new" | "lapsed")[];
+                            phone?: ("loyal" | "semi_loyal" | "regular" | "new" | "lapsed")[];
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description the policy */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/demo/mails": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The mails the local SMTP catcher caught (kizuna serve without SMTP_URL), newest first. */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {mails: [{id, to, subject, date, text, html?}]} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/u/*": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Unsubscribe page (public, signed link): a button that posts the opt-out. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description text/html */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description invalid_link */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** One-click unsubscribe (RFC 8058): records the e-mail consent as withdrawn. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {unsubscribed, recorded} or an HTML page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description invalid_link */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The campaign report: responders per variant and holdout, lift with a 95 % interval, the winner.
+         * @description Per variant and for the holdout: assigned, sent, suppressed (by reason), responders, response rate with Wilson's 95 % interval, revenue, revenue per recipient, lift over the holdout (Newcombe's 95 % interval, relative lift, p-value), cost, profit after cost and incremental profit; the winner by the stated rule; "version 2 vs version 1" when the campaign follows another. Purchases count up to `asOf`; until the goal window has closed the numbers are provisional. See docs/campaigns.md "Reading the report".
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description which touch gets a purchase several campaigns claim: last_touch (default) or first_touch */
+                    attribution?: "last_touch" | "first_touch";
+                    /** @description count purchases up to this moment (a date means the end of that day, UTC); default now */
+                    asOf?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the report (schema CampaignReportResponse) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a parameter is invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not allowed (needs reports:read) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such campaign */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

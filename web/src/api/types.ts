@@ -137,7 +137,9 @@ export type ParetoReport = {
   customers: number;
   revenue: string;
   curve: { customerShare: number; revenueShare: number }[];
-} & Record<string, unknown>;
+  topShares?: { top1: number; top5: number; top10: number; top20: number };
+  customersFor80PercentOfRevenue?: number;
+};
 
 export type Equity = {
   customers: number;

@@ -87,7 +87,7 @@ export function Customer360Page() {
           ) : (
             <Group gap={4}>
               {customer.consents.map((c) => (
-                <Badge key={c.channel} color={c.granted ? 'teal' : 'gray'} variant="light">
+                <Badge key={c.channel} color={c.granted ? 'teal.9' : 'gray.7'} variant="outline">
                   {t(`channels.${c.channel}`, { defaultValue: c.channel })}:{' '}
                   {c.granted ? t('c360.granted') : t('c360.refused')}
                 </Badge>

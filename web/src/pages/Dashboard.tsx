@@ -18,8 +18,8 @@ import {
 } from 'recharts';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useLoad } from '../components/useLoad';
-import { formatMoney, formatMonth, formatNumber, formatPercent } from '../format';
-import { type DashboardView, loadDashboard, TIER_ORDER } from './dashboard-data';
+import { formatDate, formatMoney, formatMonth, formatNumber, formatPercent } from '../format';
+import { type Dashboard as DashboardAnswer, loadDashboard, TIER_ORDER } from './dashboard-data';
 
 export const TIER_COLOURS: Record<string, string> = {
   loyal: '#364fc7',
@@ -65,36 +65,23 @@ export function DashboardPage() {
   return <Dashboard data={view.data} />;
 }
 
-function Dashboard({ data }: { data: DashboardView }) {
+function Dashboard({ data }: { data: DashboardAnswer }) {
   const { t } = useTranslation();
   const navigate = useNavigate();
   const toTier = (tier: string) => navigate(`/customers?tier=${encodeURIComponent(tier)}`);
-  const latest = data.tierShares.filter((s) => s.periodEnd === data.latestPeriod);
-  const months = [...new Set(data.tierShares.map((s) => s.periodEnd))];
-  const trend = months.map((periodEnd) => {
-    const row: Record<string, string | number> = { period: formatMonth(periodEnd) };
-    for (const s of data.tierShares.filter((x) => x.periodEnd === periodEnd)) row[s.tier] = s.customerShare;
+  const latest = data.tiers.now;
+  const trend = data.tiers.trend.map((month) => {
+    const row: Record<string, string | number> = { period: formatMonth(month.periodEnd) };
+    for (const s of month.tiers) row[s.tier] = s.customerShare;
     return row;
   });
-  const loyalTrend = months
-    .map((m) => data.tierShares.find((s) => s.periodEnd === m && s.tier === 'loyal')?.customerShare)
-    .filter((v): v is number => v !== undefined);
+  // The loyal share at the start, the middle and the end of the trend: "20 % → 22 % → 25 %".
+  const loyalTrend = data.tiers.trend.map((m) => m.tiers.find((s) => s.tier === 'loyal')?.customerShare ?? 0);
   const loyalSteps = loyalTrend.filter(
-    (_, i) => i === 0 || i === loyalTrend.length - 1 || i === Math.floor(loyalTrend.length / 2),
+    (_, i) => i === 0 || i === loyalTrend.length - 1 || i === Math.floor((loyalTrend.length - 1) / 2),
   );
-  // Higher is better: moving up means a better tier, 'none' (no row in the later month) counts as down.
-  const level = (tier: string) => ({ loyal: 4, semi_loyal: 3, regular: 2, new: 1, lapsed: 0 })[tier] ?? -1;
-  const summary = TIER_ORDER.map((tier) => {
-    const from = data.transitions.filter((x) => x.from === tier);
-    const sum = (keep: (to: string) => boolean) =>
-      from.filter((x) => keep(x.to)).reduce((n, x) => n + x.customers, 0);
-    return {
-      tier,
-      stayed: sum((to) => to === tier),
-      up: sum((to) => level(to) > level(tier)),
-      down: sum((to) => to !== tier && level(to) < level(tier)),
-    };
-  });
+  const transitions = data.tiers.transitions;
+  const top20 = data.pareto.topShares.top20;
 
   return (
     <Stack>
@@ -102,26 +89,34 @@ function Dashboard({ data }: { data: DashboardView }) {
       <SimpleGrid cols={{ base: 2, md: 5 }}>
         <Figure
           label={t('dashboard.customers')}
-          value={formatNumber(data.customers)}
+          value={formatNumber(data.customers.total)}
+          hint={t('dashboard.customersHint', {
+            active: formatNumber(data.customers.active),
+            fresh: formatNumber(data.customers.newThisMonth),
+          })}
           testId="figure-customers"
         />
-        <Figure label={t('dashboard.revenue')} value={formatMoney(data.revenue)} />
+        <Figure
+          label={t('dashboard.revenue')}
+          value={formatMoney(data.revenue.last12Months)}
+          hint={t('dashboard.revenueHint', { month: formatMoney(data.revenue.thisMonth) })}
+        />
         <Figure
           label={t('dashboard.top20')}
-          value={formatPercent(data.top20Share)}
+          value={formatPercent(top20)}
           hint={t('dashboard.top20Hint')}
           testId="figure-top20"
         />
         <Figure
           label={t('dashboard.atRisk')}
-          value={formatNumber(data.atRisk)}
+          value={formatNumber(data.atRisk.customers)}
           hint={t('dashboard.atRiskHint')}
         />
         <Figure
           label={t('dashboard.equity')}
-          value={data.equity ? formatMoney(data.equity.equity) : '—'}
+          value={formatMoney(data.equity.equity)}
           hint={
-            data.equity?.change
+            data.equity.change
               ? t('dashboard.equityChange', { change: formatMoney(data.equity.change) })
               : undefined
           }
@@ -134,11 +129,11 @@ function Dashboard({ data }: { data: DashboardView }) {
               {t('dashboard.pareto')}
             </Title>
             <Text size="sm" c="dimmed" mb="xs">
-              {t('dashboard.paretoLine', { share: formatPercent(data.top20Share) })}
+              {t('dashboard.paretoLine', { share: formatPercent(top20) })}
             </Text>
             <ResponsiveContainer width="100%" height={260}>
               <AreaChart
-                data={data.pareto}
+                data={data.pareto.curve}
                 onClick={() => navigate('/customers?tier=loyal')}
                 style={{ cursor: 'pointer' }}
                 accessibilityLayer
@@ -173,7 +168,7 @@ function Dashboard({ data }: { data: DashboardView }) {
             </Title>
             <Text size="sm" c="dimmed" mb="xs">
               {loyalSteps.length > 1
-                ? t('dashboard.loyalSteps', { steps: loyalSteps.map((v) => formatPercent(v)).join(' → ') })
+                ? t('dashboard.loyalSteps', { steps: loyalSteps.map((v) => formatPercent(v, 1)).join(' → ') })
                 : t('dashboard.noSnapshots')}
             </Text>
             <ResponsiveContainer width="100%" height={260}>
@@ -204,7 +199,7 @@ function Dashboard({ data }: { data: DashboardView }) {
               {t('dashboard.tiersNow')}
             </Title>
             <Text size="sm" c="dimmed" mb="xs">
-              {data.latestPeriod ? t('dashboard.asOf', { date: formatMonth(data.latestPeriod) }) : ''}
+              {data.measures ? t('dashboard.asOf', { date: formatDate(data.measures.asOf) }) : ''}
             </Text>
             <ResponsiveContainer width="100%" height={220}>
               <BarChart
@@ -247,7 +242,7 @@ function Dashboard({ data }: { data: DashboardView }) {
               <Table.Tbody>
                 {TIER_ORDER.map((tier) => {
                   const share = latest.find((s) => s.tier === tier);
-                  const moves = summary.find((s) => s.tier === tier);
+                  const moves = transitions?.byTier.find((s) => s.tier === tier);
                   return (
                     <Table.Tr key={tier}>
                       <Table.Td>
@@ -270,24 +265,22 @@ function Dashboard({ data }: { data: DashboardView }) {
                       <Table.Td ta="right">
                         {formatNumber(share?.customers)} ({formatPercent(share?.customerShare)})
                       </Table.Td>
-                      <Table.Td ta="right">
-                        {formatMoney(share?.revenue)} ({formatPercent(share?.revenueShare)})
-                      </Table.Td>
+                      <Table.Td ta="right">{formatMoney(share?.revenueLast12Months)}</Table.Td>
                       <Table.Td ta="right">{formatNumber(moves?.stayed)}</Table.Td>
-                      <Table.Td ta="right">{formatNumber(moves?.up)}</Table.Td>
-                      <Table.Td ta="right">{formatNumber(moves?.down)}</Table.Td>
+                      <Table.Td ta="right">{formatNumber(moves?.movedUp)}</Table.Td>
+                      <Table.Td ta="right">{formatNumber(moves?.fell)}</Table.Td>
                     </Table.Tr>
                   );
                 })}
               </Table.Tbody>
             </Table>
             <Text size="xs" c="dimmed" mt="xs">
-              {data.previousPeriod && data.latestPeriod
+              {transitions
                 ? t('dashboard.transitionsBetween', {
-                    from: formatMonth(data.previousPeriod),
-                    to: formatMonth(data.latestPeriod),
+                    from: formatMonth(transitions.from),
+                    to: formatMonth(transitions.to),
                   })
-                : ''}
+                : t('dashboard.noSnapshots')}
             </Text>
           </Card>
         </Grid.Col>
