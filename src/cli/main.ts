@@ -11,6 +11,7 @@ import { KizunaError } from '../errors.ts';
 import { KIND_NAMES, type KindName, openFileSource, type RecordSource } from '../importer/index.ts';
 import { registerAccountCommands } from './accounts-command.ts';
 import { registerAnalyticsCommands } from './analytics-command.ts';
+import { registerCampaignCommand } from './campaign-command.ts';
 import { registerClvCommand } from './clv-command.ts';
 import { registerCustomerCommand } from './customer-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
@@ -179,6 +180,7 @@ function buildProgram(): Command {
   registerPrivacyCommand(program);
   registerAccountCommands(program);
   registerSegmentCommand(program);
+  registerCampaignCommand(program);
   return program;
 }
 

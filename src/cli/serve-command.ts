@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { fitClv, predictClv } from '../analytics/clv/index.ts';
-import { refreshMeasures } from '../analytics/measures/index.ts';
+import { refreshMeasures, snapshotTiers } from '../analytics/measures/index.ts';
 import { buildServer } from '../api/index.ts';
 import { ensureOwnerAccount, pruneSessions } from '../auth/index.ts';
+import { setDemoMailCatcher, startMailCatcher } from '../campaigns/index.ts';
 import { databaseConfigFromEnv, migrateToLatest, openDatabase } from '../db/index.ts';
 import { DEFAULT_AS_OF } from '../demo/index.ts';
 import { loadDemo } from '../demo/load-demo.ts';
@@ -44,6 +45,10 @@ export function registerServeCommand(program: Command): void {
           // So that the demo shows tiers, RFM and lifetime values from the first page on.
           const asOf = DEFAULT_AS_OF.toISOString().slice(0, 10);
           const measures = await refreshMeasures(database, { asOf });
+          // Month-end tier snapshots of the last year: the dashboard's "loyal share by month" trend.
+          const yearBefore = new Date(DEFAULT_AS_OF);
+          yearBefore.setUTCFullYear(yearBefore.getUTCFullYear() - 1);
+          await snapshotTiers(database, { from: yearBefore.toISOString().slice(0, 10), to: asOf });
           await fitClv(database, { calibrationEnd: asOf });
           const clv = await predictClv(database);
           console.log(
@@ -61,6 +66,14 @@ export function registerServeCommand(program: Command): void {
         );
       }
       await pruneSessions(database);
+      // No SMTP relay configured: campaign e-mails go to a local catcher the web app lists (/api/demo/mails).
+      if (!process.env.SMTP_URL) {
+        const port = Number(process.env.KIZUNA_CATCHER_PORT ?? 2525);
+        const catcher = await startMailCatcher({ port }).catch(() => startMailCatcher({ port: 0 }));
+        setDemoMailCatcher(catcher);
+        process.env.SMTP_URL = catcher.url;
+        console.log(`no SMTP_URL: campaign e-mails go to the local mail catcher at ${catcher.url}`);
+      }
       const server = buildServer(database, {
         logger: { level: process.env.LOG_LEVEL ?? 'info' },
         trustProxy: process.env.KIZUNA_TRUST_PROXY === 'true',
