@@ -136,6 +136,7 @@ describe.skipIf(unavailable !== null)('web app in a browser', () => {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('tier', '=', 'loyal')
       .executeTakeFirstOrThrow();
+    await page.locator('tbody tr').first().waitFor();
     const rows = await page.locator('tbody tr').count();
     expect(rows).toBe(Math.min(100, Number(loyal.n)));
   });
@@ -213,7 +214,8 @@ describe.skipIf(unavailable !== null)('web app in a browser', () => {
     await page.keyboard.press('Escape');
     expect(await seriousViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Preview members' }).click();
-    expect(await page.locator('tbody tr').count()).toBeGreaterThan(0);
+    await page.locator('tbody tr').first().waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(20);
   });
 
   it('shows store staff only what their role allows', async () => {

@@ -246,7 +246,7 @@ function Dashboard({ data }: { data: DashboardAnswer }) {
                   return (
                     <Table.Tr key={tier}>
                       <Table.Td>
-                        <Group gap={6}>
+                        <Group gap={6} wrap="nowrap">
                           <span
                             aria-hidden
                             style={{ width: 10, height: 10, borderRadius: 5, background: TIER_COLOURS[tier] }}
