@@ -27,6 +27,7 @@ import { formatTable } from './output.ts';
 import { registerPrivacyCommand } from './privacy-command.ts';
 import { registerSegmentCommand } from './segment-command.ts';
 import { registerServeCommand } from './serve-command.ts';
+import { registerTicketCommand } from './ticket-command.ts';
 
 /** Exit codes: 0 done, 1 the user's input was refused (message says why), 2 an internal error. */
 export const EXIT = { ok: 0, user: 1, internal: 2 } as const;
@@ -180,6 +181,7 @@ function buildProgram(): Command {
   registerPrivacyCommand(program);
   registerAccountCommands(program);
   registerSegmentCommand(program);
+  registerTicketCommand(program);
   registerCampaignCommand(program);
   return program;
 }

@@ -22,6 +22,8 @@ import { addCustomerMessage, openTicket, type Ticket } from './tickets.ts';
  * - Body: the text part, else the HTML part as text. Attachments are kept as references (name, type,
  *   size); their content is written to `attachmentDir` (KIZUNA_ATTACHMENT_DIR) when one is set, and then
  *   the reference's url is the file's path; otherwise the content is dropped.
+ * - Time: the Date header, unless it is missing or more than 5 minutes in the future (then the time of
+ *   receipt), so a mailbox can be backfilled with its history.
  */
 
 export type InboundOptions = {
@@ -77,7 +79,10 @@ export async function receiveEmail(
     throw new KizunaError('mail_without_sender', 'The message has no From address', { field: 'from' });
   }
   const messageId = parsed.messageId?.trim() || null;
-  const receivedAt = options.receivedAt ?? new Date();
+  // The Date header (the sender's clock) dates the message, unless it is missing or in the future.
+  const now = new Date();
+  const dated = parsed.date && parsed.date.getTime() <= now.getTime() + 5 * 60_000 ? parsed.date : now;
+  const receivedAt = options.receivedAt ?? dated;
 
   if (messageId) {
     const seen = await database.db
