@@ -14,6 +14,7 @@ export {
   updateFlow,
 } from './flows.ts';
 export { type StepMailer, smtpStepMailer, stepMessageId } from './mailer.ts';
+export { type FlowReport, flowReport, renderFlowReport } from './report.ts';
 export { claimJobs } from './scheduler.ts';
 export { scanTriggers } from './triggers.ts';
 export { runWorker, type TickResult, tick, type WorkerOptions } from './worker.ts';
