@@ -22,6 +22,7 @@ import { customer360RouteDocs, customer360Routes } from './customer-360.routes.t
 import { dashboardRouteDocs, dashboardRoutes } from './dashboard.routes.ts';
 import { docsRouteDocs, docsRoutes } from './docs.routes.ts';
 import { healthRouteDocs, healthRoutes } from './health.routes.ts';
+import { importRouteDocs, importRoutes } from './import.routes.ts';
 import type { RouteDoc } from './openapi.ts';
 import { preferenceRouteDocs, preferenceRoutes } from './preference.routes.ts';
 import { privacyRouteDocs, privacyRoutes } from './privacy.routes.ts';
@@ -62,6 +63,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...clvRouteDocs,
   ...analyticsRouteDocs,
   ...dashboardRouteDocs,
+  ...importRouteDocs,
   ...segmentRouteDocs,
   ...ticketRouteDocs,
   ...slaRouteDocs,
@@ -84,6 +86,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   clvRoutes,
   analyticsRoutes,
   dashboardRoutes,
+  importRoutes,
   segmentRoutes,
   ticketRoutes,
   slaRoutes,
