@@ -27,6 +27,7 @@ import { formatTable } from './output.ts';
 import { registerPrivacyCommand } from './privacy-command.ts';
 import { registerSegmentCommand } from './segment-command.ts';
 import { registerServeCommand } from './serve-command.ts';
+import { registerSlaCommand } from './sla-command.ts';
 import { registerTicketCommand } from './ticket-command.ts';
 
 /** Exit codes: 0 done, 1 the user's input was refused (message says why), 2 an internal error. */
@@ -182,6 +183,7 @@ function buildProgram(): Command {
   registerAccountCommands(program);
   registerSegmentCommand(program);
   registerTicketCommand(program);
+  registerSlaCommand(program);
   registerCampaignCommand(program);
   return program;
 }
