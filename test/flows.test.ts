@@ -489,7 +489,7 @@ describe('versions: editing a running flow does not move customers already in it
         },
         CLI_ACTOR,
       ),
-    ).rejects.toThrow('steps.1.ifMatch: "a" must be the id of a later step');
+    ).rejects.toThrow('definition.steps.1.ifMatch: "a" must be the id of a later step');
   });
 });
 

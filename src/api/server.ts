@@ -21,6 +21,7 @@ import { customerRouteDocs, customerRoutes } from './customer.routes.ts';
 import { customer360RouteDocs, customer360Routes } from './customer-360.routes.ts';
 import { dashboardRouteDocs, dashboardRoutes } from './dashboard.routes.ts';
 import { docsRouteDocs, docsRoutes } from './docs.routes.ts';
+import { flowRouteDocs, flowRoutes } from './flow.routes.ts';
 import { healthRouteDocs, healthRoutes } from './health.routes.ts';
 import { importRouteDocs, importRoutes } from './import.routes.ts';
 import type { RouteDoc } from './openapi.ts';
@@ -69,6 +70,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...slaRouteDocs,
   ...campaignRouteDocs,
   ...campaignReportRouteDocs,
+  ...flowRouteDocs,
   ...docsRouteDocs,
 ];
 
@@ -92,6 +94,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   slaRoutes,
   campaignRoutes,
   campaignReportRoutes,
+  flowRoutes,
   docsRoutes(ROUTE_DOCS),
 ];
 

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { invalidRequest } from '../api/validation.ts';
 import { TIER_VALUES } from '../campaigns/contact-policy.ts';
 import { KizunaError } from '../errors.ts';
 import { parseRules, type RuleNode, RuleTreeInput } from '../segments/index.ts';
@@ -195,16 +194,21 @@ export function targetIndex(definition: FlowDefinition, from: number, target: st
 }
 
 /** Validates a definition; a mistake names its field (`steps.2.then: …`). */
-export function parseDefinition(input: unknown): FlowDefinition {
+export function parseDefinition(input: unknown, root?: string): FlowDefinition {
+  const at = (path: string) => (root ? `${root}.${path}` : path);
   const result = DefinitionSchema.safeParse(input);
-  if (!result.success) throw invalidRequest(result.error);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = at(issue.path.map(String).join('.')) || root || 'definition';
+    throw new KizunaError('invalid_request', `${field}: ${issue.message}`, { field, status: 400 });
+  }
   const value = result.data;
   const ids = new Map<string, number>();
   value.steps.forEach((step, i) => {
     if (step.id === undefined) return;
     if (ids.has(step.id)) {
-      throw new KizunaError('invalid_request', `steps.${i}.id: "${step.id}" is used twice`, {
-        field: `steps.${i}.id`,
+      throw new KizunaError('invalid_request', `${at(`steps.${i}.id`)}: "${step.id}" is used twice`, {
+        field: at(`steps.${i}.id`),
       });
     }
     ids.set(step.id, i);
@@ -218,16 +222,16 @@ export function parseDefinition(input: unknown): FlowDefinition {
       if (index === undefined || index <= i) {
         throw new KizunaError(
           'invalid_request',
-          `steps.${i}.${key}: "${target}" must be the id of a later step (branches jump forward only)`,
-          { field: `steps.${i}.${key}` },
+          `${at(`steps.${i}.${key}`)}: "${target}" must be the id of a later step (branches jump forward only)`,
+          { field: at(`steps.${i}.${key}`) },
         );
       }
     }
-    return { ...step, rules: parseRules(step.rules, `steps.${i}.rules`) };
+    return { ...step, rules: parseRules(step.rules, at(`steps.${i}.rules`)) };
   });
   const goal =
     value.goal?.kind === 'rules'
-      ? { ...value.goal, rules: parseRules(value.goal.rules, 'goal.rules') }
+      ? { ...value.goal, rules: parseRules(value.goal.rules, at('goal.rules')) }
       : value.goal;
   return { ...value, steps, goal };
 }

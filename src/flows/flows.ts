@@ -122,7 +122,7 @@ export async function createFlow(
 ): Promise<Flow> {
   const parsed = FlowInput.safeParse(input);
   if (!parsed.success) throw invalidRequest(parsed.error);
-  const definition = parseDefinition(parsed.data.definition);
+  const definition = parseDefinition(parsed.data.definition, 'definition');
   await nameTaken(database, parsed.data.name);
   const id = await database.transaction(async (tx) => {
     const flow = await tx.db
@@ -164,7 +164,7 @@ export async function updateFlow(
   const flow = await getFlow(database, key);
   if (parsed.data.name !== undefined) await nameTaken(database, parsed.data.name, flow.id);
   const definition =
-    parsed.data.definition !== undefined ? parseDefinition(parsed.data.definition) : undefined;
+    parsed.data.definition !== undefined ? parseDefinition(parsed.data.definition, 'definition') : undefined;
   const changed = definition !== undefined && JSON.stringify(definition) !== JSON.stringify(flow.definition);
   await database.transaction(async (tx) => {
     let version = flow.currentVersion;

@@ -2,6 +2,7 @@ export { BUILTIN_FLOWS, builtinFlow, enableBuiltinFlow, installBuiltinFlow } fro
 export { type Clock, SimulatedClock, systemClock } from './clock.ts';
 export { type FlowDefinition, parseDefinition, TRIGGER_TYPES } from './definition.ts';
 export { type BatchResult, type EngineOptions, runBatch } from './engine.ts';
+export { EventInput, recordEvent } from './events.ts';
 export {
   createFlow,
   type Flow,

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../src/api/index.ts';
+import type { Database } from '../src/db/index.ts';
+import { SimulatedClock, tick } from '../src/flows/index.ts';
+import { loadCustomers } from './campaigns-fixture.ts';
+import { recordingMailer } from './flows-fixture.ts';
+import { tokenHeaders } from './helpers/api.ts';
+import { openTestDatabase } from './helpers/database.ts';
+
+describe('flows API', () => {
+  let database: Database;
+  let app: ReturnType<typeof buildServer>;
+  let owner: Record<string, string>;
+  let flowId: number;
+
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    app = buildServer(database);
+    owner = await tokenHeaders(database, 'owner');
+    await loadCustomers(database, [
+      { id: 1, name: 'Eri', consents: { email: true } },
+      { id: 2, name: 'Goro', consents: { email: true } },
+    ]);
+  });
+  afterAll(async () => {
+    await app.close();
+    await database.close();
+  });
+
+  const definition = {
+    trigger: { type: 'event', name: 'attended_signing' },
+    goal: { kind: 'purchase', windowDays: 30 },
+    steps: [{ kind: 'send', subject: 'Thanks for coming', bodyText: 'Hello {{ customer.name }}' }],
+  };
+
+  it('creates a flow, and names the field of a mistake', async () => {
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/api/flows',
+      headers: owner,
+      payload: { name: 'Bad', definition: { ...definition, steps: [{ kind: 'wait' }] } },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.field).toBe('definition.steps.0.days');
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/flows',
+      headers: owner,
+      payload: { name: 'Signing thanks', definition },
+    });
+    expect(created.statusCode).toBe(201);
+    flowId = created.json().id;
+    expect(created.json()).toMatchObject({ name: 'Signing thanks', enabled: false, currentVersion: 1 });
+    const again = await app.inject({
+      method: 'POST',
+      url: '/api/flows',
+      headers: owner,
+      payload: { name: 'Signing thanks', definition },
+    });
+    expect(again.statusCode).toBe(409);
+  });
+
+  it('a changed definition is a new version; the flow lists its versions', async () => {
+    const patched = await app.inject({
+      method: 'PATCH',
+      url: `/api/flows/${flowId}`,
+      headers: owner,
+      payload: { definition: { ...definition, holdoutShare: 0.1 } },
+    });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json().currentVersion).toBe(2);
+    const shown = await app.inject({ method: 'GET', url: `/api/flows/${flowId}`, headers: owner });
+    expect(shown.json().versions.map((v: { version: number }) => v.version)).toEqual([2, 1]);
+  });
+
+  it('switches on, takes a custom event, and reports', async () => {
+    const on = await app.inject({ method: 'POST', url: `/api/flows/${flowId}/enable`, headers: owner });
+    expect(on.json().enabled).toBe(true);
+    const occurredAt = new Date(Date.now() + 1000).toISOString();
+    const event = await app.inject({
+      method: 'POST',
+      url: '/api/events',
+      headers: owner,
+      payload: { customerId: 1, name: 'attended_signing', data: { author: 'Murakami' }, occurredAt },
+    });
+    expect(event.statusCode).toBe(201);
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/api/events',
+      headers: owner,
+      payload: { customerId: 999, name: 'attended_signing' },
+    });
+    expect([unknown.statusCode, unknown.json().error.field]).toEqual([404, 'customerId']);
+    const clock = new SimulatedClock(new Date(Date.now() + 60_000));
+    const mailer = recordingMailer();
+    await tick(database, { clock, mailer });
+    const report = await app.inject({ method: 'GET', url: `/api/flows/${flowId}/report`, headers: owner });
+    expect(report.statusCode).toBe(200);
+    const body = report.json();
+    // Customer 1 is either in the flow (one mail) or in the 10 % holdout (none): both are counted.
+    expect(body.entered + body.heldOut).toBe(1);
+    expect(mailer.sent).toHaveLength(body.entered);
+    expect(body.steps.filter((s: { version: number }) => s.version === 2)).toHaveLength(1);
+  });
+
+  it('lists and switches on a built-in flow', async () => {
+    const list = await app.inject({ method: 'GET', url: '/api/flows/builtin', headers: owner });
+    expect(list.json().builtin.map((b: { key: string }) => b.key)).toEqual([
+      'welcome',
+      'repeat_cycle',
+      'win_back',
+      'loyal_welcome',
+      'post_complaint',
+    ]);
+    const on = await app.inject({ method: 'POST', url: '/api/flows/builtin/welcome/enable', headers: owner });
+    expect(on.json()).toMatchObject({ builtin: 'welcome', enabled: true, name: 'Welcome series' });
+    const missing = await app.inject({
+      method: 'POST',
+      url: '/api/flows/builtin/nope/enable',
+      headers: owner,
+    });
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it('refuses roles without the permission', async () => {
+    const staff = await tokenHeaders(database, 'store_staff');
+    const create = await app.inject({
+      method: 'POST',
+      url: '/api/flows',
+      headers: staff,
+      payload: { name: 'Nope', definition },
+    });
+    expect(create.statusCode).toBe(403);
+    const agent = await tokenHeaders(database, 'service_agent');
+    const enable = await app.inject({ method: 'POST', url: `/api/flows/${flowId}/enable`, headers: agent });
+    expect(enable.statusCode).toBe(403);
+  });
+});
