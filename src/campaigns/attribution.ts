@@ -64,11 +64,11 @@ function lineMatches(k: string, line: string, product: string): RawBuilder<boole
     or (${sql.ref(`${k}.goal_kind`)} = 'category' and ${sql.ref(`${product}.category`)} = ${sql.ref(`${k}.goal_category`)}))`;
 }
 
-/** Whether order o of customer o.customer_id matches campaign k's goal. */
-function orderMatches(k: string): RawBuilder<boolean> {
+/** Whether the order (customer, id) matches campaign k's goal. */
+function orderMatches(k: string, order: { customer: string; id: string }): RawBuilder<boolean> {
   return sql<boolean>`(${sql.ref(`${k}.goal_kind`)} = 'any' or exists (
     select 1 from order_lines gl join products gp on gp.id = gl.product_id
-    where gl.customer_id = o.customer_id and gl.order_id = o.id and ${lineMatches(k, 'gl', 'gp')}))`;
+    where gl.customer_id = ${sql.ref(order.customer)} and gl.order_id = ${sql.ref(order.id)} and ${lineMatches(k, 'gl', 'gp')}))`;
 }
 
 /**
@@ -103,16 +103,15 @@ window_orders as (
    and o.ordered_at >= a.anchor_at
    and o.ordered_at < a.anchor_at + c.goal_window_days * interval '1 day'
    and o.ordered_at <= ${asOf}
-  where ${orderMatches('c')}
+  where ${orderMatches('c', { customer: 'o.customer_id', id: 'o.id' })}
 ),
 candidates as (
   select w.customer_id, w.variant, w.order_id, t.sent_at, t.id as touch_id, t.campaign_id
   from window_orders w
-  join orders o on o.customer_id = w.customer_id and o.id = w.order_id
   join touches t on t.customer_id = w.customer_id and t.campaign_id is not null
    and t.sent_at <= w.ordered_at and t.sent_at <= ${asOf}
   join campaigns k on k.id = t.campaign_id
-  where w.ordered_at < t.sent_at + k.goal_window_days * interval '1 day' and ${orderMatches('k')}
+  where w.ordered_at < t.sent_at + k.goal_window_days * interval '1 day' and ${orderMatches('k', { customer: 'w.customer_id', id: 'w.order_id' })}
   union all
   select w.customer_id, w.variant, w.order_id, a.anchor_at, 0, ${campaignId}
   from window_orders w cross join c
