@@ -112,6 +112,17 @@ describe('GET /api/campaigns/:id/report', () => {
     expect(a?.cost).toBe('1600.00');
     expect(report.profitBasis).toBe('revenue');
     expect(a?.profitAfterCost).toBe('2400.00');
+    // Incremental: revenue per recipient 4000/20 = 200 vs 1000/20 = 50 → (200 − 50) × 20 = 3000 extra revenue,
+    // − 1600 cost = 1400; (0.4 − 0.1) × 20 = 6 extra buyers.
+    expect(a?.incremental?.revenue).toBeCloseTo(3000, 6);
+    expect(a?.incremental?.profitAfterCost).toBeCloseTo(1400, 6);
+    expect(a?.incremental?.responders).toBeCloseTo(6, 9);
+    // Welch: A = 8 × 500 and 12 × 0 (mean 200, variance 63,157.89), holdout = 2 × 500 and 18 × 0 (mean 50,
+    // variance 23,684.21); se = √(63157.89/20 + 23684.21/20) = 65.8947, df = 31.49, t = 2.03822 (scipy's
+    // t.ppf(0.975, 31.49)) → 150 ± 134.31 = 15.69 to 284.31.
+    expect(a?.revenuePerRecipientVsHoldout?.difference).toBeCloseTo(150, 9);
+    expect(a?.revenuePerRecipientVsHoldout?.lower).toBeCloseTo(15.69, 1);
+    expect(a?.revenuePerRecipientVsHoldout?.upper).toBeCloseTo(284.31, 1);
     expect(report.asOf).toBe('2026-06-30T23:59:59.999Z');
     expect(report.goalWindow.closesAt).toBe('2026-04-15T09:00:00.000Z');
     expect(report.goalWindow.closed).toBe(true);
