@@ -36,7 +36,7 @@ export const customer360RouteDocs: RouteDoc[] = [
     params: CustomerKeyParams,
     query: TimelineQuery,
     responses: {
-      200: '{customer, measures, lifetime_value, purchases, timeline, open_interactions, follow_ups, preference_notes, complaint_text_hidden}',
+      200: '{customer, measures, lifetime_value, purchases, timeline, open_interactions, follow_ups, due_follow_ups, preference_notes, complaint_text_hidden}',
       400: 'a parameter is invalid (field says which)',
       403: 'the customer is not a customer of your stores',
       404: 'no such customer',

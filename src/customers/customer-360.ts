@@ -104,6 +104,14 @@ export type FollowUpPrompt = {
   prompt: string;
 };
 
+export type DueFollowUp = {
+  id: number;
+  interaction_id: number;
+  due_at: string;
+  prompt: string;
+  assignee_staff_id: number | null;
+};
+
 export type Customer360 = {
   customer: TimelineCustomer & { erased: boolean };
   measures: Measures;
@@ -115,6 +123,8 @@ export type Customer360 = {
   };
   open_interactions: OpenInteraction[];
   follow_ups: FollowUpPrompt[];
+  /** The service desk's follow-up tasks that are due now (scheduled when a complaint or request was resolved). */
+  due_follow_ups: DueFollowUp[];
   /** The notes in force (obsolete ones are in GET /api/customers/:id/preferences?includeObsolete=true). */
   preference_notes: PreferenceNote[];
   /** True when complaint bodies were removed for the reader's role. */
@@ -252,13 +262,25 @@ function openAndRecentJson(customerId: number, followUpSince: Date): RawBuilder<
       select *
       from interactions
       where customer_id = ${customerId}
-        and (status in ('open', 'waiting')
+        and (status in ('new', 'open', 'waiting')
              or (kind in ('complaint', 'request') and resolved_at >= ${followUpSince}))
       order by opened_at desc, id desc
       limit ${2 * MAX_OPEN_ITEMS}
     ) i
     left join stores s on s.id = i.store_id
     left join staff st on st.id = i.owner_staff_id
+  ), '[]'::json)`;
+}
+
+/** The follow-up tasks due at `now`, soonest first (follow_ups, state due). */
+function dueFollowUpsJson(customerId: number, now: Date): RawBuilder<DueFollowUp[]> {
+  return sql<DueFollowUp[]>`coalesce((
+    select json_agg(json_build_object(
+      'id', f.id, 'interaction_id', f.interaction_id, 'due_at', ${isoTime('f.due_at')},
+      'prompt', f.prompt, 'assignee_staff_id', f.assignee_staff_id
+    ) order by f.due_at, f.id)
+    from follow_ups f
+    where f.customer_id = ${customerId} and f.state = 'due' and f.due_at <= ${now}
   ), '[]'::json)`;
 }
 
@@ -318,6 +340,7 @@ export async function customer360(
       purchases: PurchaseSummary;
       interactions: OpenOrRecent[];
       notes: PreferenceNote[];
+      due_follow_ups: DueFollowUp[];
     }>`
       select ${customerRecordJson(customerId)} as customer,
              ${timelineEventsJson(customerId, page)} as events,
@@ -325,7 +348,8 @@ export async function customer360(
              ${lifetimeValueJson(customerId)} as lifetime_value,
              ${purchaseSummaryJson(customerId)} as purchases,
              ${openAndRecentJson(customerId, followUpSince)} as interactions,
-             ${preferenceNotesJson(customerId, { includeObsolete: false })} as notes`.execute(database.db),
+             ${preferenceNotesJson(customerId, { includeObsolete: false })} as notes,
+             ${dueFollowUpsJson(customerId, now)} as due_follow_ups`.execute(database.db),
     canReadComplaintText(database, actor.role),
   ]);
   const row = result.rows[0];
@@ -345,7 +369,7 @@ export async function customer360(
   const events = redactTimelineEvents(timeline.events, canRead);
 
   const open = interactions
-    .filter((i) => i.status === 'open' || i.status === 'waiting')
+    .filter((i) => i.status === 'new' || i.status === 'open' || i.status === 'waiting')
     .slice(0, MAX_OPEN_ITEMS)
     .map((i) => ({
       id: i.id,
@@ -363,7 +387,7 @@ export async function customer360(
 
   const follow_ups: FollowUpPrompt[] = interactions.flatMap((i) => {
     if (i.kind !== 'complaint' && i.kind !== 'request') return [];
-    const unresolved = i.status === 'open' || i.status === 'waiting';
+    const unresolved = i.status === 'new' || i.status === 'open' || i.status === 'waiting';
     const recentlyResolved = i.resolved_at !== null && Date.parse(i.resolved_at) >= followUpSince.getTime();
     if (!unresolved && !recentlyResolved) return [];
     return [
@@ -388,6 +412,7 @@ export async function customer360(
     timeline: { events, has_more: timeline.has_more },
     open_interactions,
     follow_ups,
+    due_follow_ups: row.due_follow_ups,
     preference_notes: row.notes,
     complaint_text_hidden: !canRead,
   };

@@ -535,7 +535,7 @@ async function openAndRecent(database: Database, customerId: number, followUpSin
     .where('i.customer_id', '=', customerId)
     .where((eb) =>
       eb.or([
-        eb('i.status', 'in', ['open', 'waiting']),
+        eb('i.status', 'in', ['new', 'open', 'waiting']),
         eb.and([eb('i.kind', 'in', ['complaint', 'request']), eb('i.resolved_at', '>=', followUpSince)]),
       ]),
     )
@@ -645,7 +645,7 @@ export async function reference360(
 ): Promise<Customer360 | null> {
   const now = options.now ?? new Date();
   const followUpSince = new Date(now.getTime() - FOLLOW_UP_DAYS * 86_400_000);
-  const [timeline, measured, clv, purchases, interactions, notes, canRead] = await Promise.all([
+  const [timeline, measured, clv, purchases, interactions, notes, canRead, due] = await Promise.all([
     referenceTimeline(database, customerId, options.timeline),
     measures(database, customerId),
     lifetimeValue(database, customerId),
@@ -653,6 +653,15 @@ export async function reference360(
     openAndRecent(database, customerId, followUpSince),
     preferenceNotes(database, customerId, { includeObsolete: false }),
     canReadComplaintText(database, actor.role),
+    database.db
+      .selectFrom('follow_ups')
+      .select(['id', 'interaction_id', 'due_at', 'prompt', 'assignee_staff_id'])
+      .where('customer_id', '=', customerId)
+      .where('state', '=', 'due')
+      .where('due_at', '<=', now)
+      .orderBy('due_at')
+      .orderBy('id')
+      .execute(),
   ]);
 
   if (!timeline) return null;
@@ -666,7 +675,7 @@ export async function reference360(
   const events = redactTimelineEvents(timeline.events, canRead);
 
   const open = interactions
-    .filter((i) => i.status === 'open' || i.status === 'waiting')
+    .filter((i) => i.status === 'new' || i.status === 'open' || i.status === 'waiting')
     .slice(0, MAX_OPEN_ITEMS)
     .map((i) => ({
       id: i.id,
@@ -684,7 +693,7 @@ export async function reference360(
 
   const follow_ups: FollowUpPrompt[] = interactions.flatMap((i) => {
     if (i.kind !== 'complaint' && i.kind !== 'request') return [];
-    const unresolved = i.status === 'open' || i.status === 'waiting';
+    const unresolved = i.status === 'new' || i.status === 'open' || i.status === 'waiting';
     const recentlyResolved = i.resolved_at !== null && i.resolved_at >= followUpSince;
     if (!unresolved && !recentlyResolved) return [];
     return [
@@ -709,6 +718,7 @@ export async function reference360(
     timeline: { events, has_more: timeline.has_more },
     open_interactions,
     follow_ups,
+    due_follow_ups: due.map((f) => ({ ...f, due_at: f.due_at.toISOString() })),
     preference_notes: notes,
     complaint_text_hidden: !canRead,
   };
