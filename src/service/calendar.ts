@@ -31,6 +31,8 @@ const MINUTE = 60_000;
 const DAY_MINUTES = 1440;
 /** A calendar with no business hours in this many days in a row has none at all (it would loop forever). */
 const EMPTY_DAYS_LIMIT = 3_700;
+/** Dates whose intervals one prepared calendar remembers (about 27 years). */
+const DATE_CACHE_LIMIT = 10_000;
 
 const TIME = /^([01]\d|2[0-3]):([0-5]\d)$|^24:00$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -142,10 +144,25 @@ function wallClockMs(timezone: string, ms: number): number {
   );
 }
 
+const offsets = new Map<string, Map<number, number>>();
+/** Offsets remembered per zone; Intl's formatToParts is the slow step of every calculation. */
+const OFFSET_CACHE_LIMIT = 50_000;
+
 /** Local time minus UTC at the instant `ms`, in ms (Tokyo: +9 h). */
 function offsetAt(timezone: string, ms: number): number {
   const wholeSecond = Math.floor(ms / 1000) * 1000;
-  return wallClockMs(timezone, wholeSecond) - wholeSecond;
+  let cache = offsets.get(timezone);
+  if (!cache) {
+    cache = new Map();
+    offsets.set(timezone, cache);
+  }
+  let offset = cache.get(wholeSecond);
+  if (offset === undefined) {
+    offset = wallClockMs(timezone, wholeSecond) - wholeSecond;
+    if (cache.size >= OFFSET_CACHE_LIMIT) cache.clear();
+    cache.set(wholeSecond, offset);
+  }
+  return offset;
 }
 
 /**
@@ -155,6 +172,8 @@ function offsetAt(timezone: string, ms: number): number {
 function instantOfWallClock(timezone: string, wall: number): number {
   const before = offsetAt(timezone, wall - DAY_MINUTES * MINUTE);
   const after = offsetAt(timezone, wall + DAY_MINUTES * MINUTE);
+  // No change of offset near this day (nearly every day): the one offset is the answer.
+  if (before === after) return wall - before;
   const candidates = [wall - before, wall - after].filter((ms) => offsetAt(timezone, ms) === wall - ms);
   // Repeated hour: both exist, the earlier is the first occurrence. Skipped hour: neither exists; reading the
   // wall time with the offset before the change lands just after the gap (02:30 EST → 03:30 EDT).
@@ -190,6 +209,8 @@ type PreparedCalendar = {
   days: Array<Array<[number, number]>>;
   holidays: ReadonlySet<string>;
   open: boolean;
+  /** The intervals of each local date already worked out (key: the date's midnight as if UTC). */
+  dates: Map<number, Interval[]>;
 };
 
 function prepare(calendar: BusinessCalendar): PreparedCalendar {
@@ -216,18 +237,25 @@ function prepare(calendar: BusinessCalendar): PreparedCalendar {
     days,
     holidays: new Set(calendar.holidays),
     open: days.some((intervals) => intervals.length > 0),
+    dates: new Map(),
   };
 }
 
 /** The intervals that start on one local date (none on a holiday). */
 function intervalsOfDate(calendar: PreparedCalendar, date: CivilDate): Interval[] {
-  if (calendar.holidays.has(isoOf(date))) return [];
-  const weekday = new Date(Date.UTC(date.year, date.month - 1, date.day)).getUTCDay();
   const midnight = Date.UTC(date.year, date.month - 1, date.day);
-  return (calendar.days[weekday] ?? []).map(([from, to]) => ({
-    start: instantOfWallClock(calendar.timezone, midnight + from * MINUTE),
-    end: instantOfWallClock(calendar.timezone, midnight + to * MINUTE),
-  }));
+  const known = calendar.dates.get(midnight);
+  if (known) return known;
+  const weekday = new Date(midnight).getUTCDay();
+  const intervals = calendar.holidays.has(isoOf(date))
+    ? []
+    : (calendar.days[weekday] ?? []).map(([from, to]) => ({
+        start: instantOfWallClock(calendar.timezone, midnight + from * MINUTE),
+        end: instantOfWallClock(calendar.timezone, midnight + to * MINUTE),
+      }));
+  if (calendar.dates.size >= DATE_CACHE_LIMIT) calendar.dates.clear();
+  calendar.dates.set(midnight, intervals);
+  return intervals;
 }
 
 /**
