@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ImportJobResponse, ImportReport } from '../src/api/import.routes.ts';
 import { buildServer } from '../src/api/index.ts';
 import type { Database } from '../src/db/index.ts';
 import { tokenHeaders } from './helpers/api.ts';
@@ -50,7 +51,7 @@ describe('importing CSV over HTTP', () => {
     const mapping = encodeURIComponent(MAPPING);
     const response = await upload(`kind=customers&dryRun=true&mapping=${mapping}&name=members.csv`, CSV);
     expect(response.statusCode, response.body).toBe(200);
-    const result = response.json();
+    const result = ImportReport.parse(response.json());
     expect(result).toMatchObject({
       kind: 'customers',
       file: 'members.csv',
@@ -84,6 +85,7 @@ describe('importing CSV over HTTP', () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
       status = (await app.inject({ method: 'GET', url: `/api/imports/${job.id}`, headers: manager })).json();
     }
+    ImportJobResponse.parse(status);
     expect(status).toMatchObject({ status: 'done', totalRows: 3, rowsDone: 3, error: null });
     expect(status.result).toMatchObject({
       rows: 3,

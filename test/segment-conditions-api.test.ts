@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../src/api/index.ts';
+import { ConditionsResponse } from '../src/api/segment.routes.ts';
 import type { Database } from '../src/db/index.ts';
 import { tokenHeaders } from './helpers/api.ts';
 import { openTestDatabase } from './helpers/database.ts';
@@ -79,6 +80,7 @@ describe('GET /api/segments/conditions', () => {
   const get = async (headers: Record<string, string>) => {
     const response = await app.inject({ method: 'GET', url: '/api/segments/conditions', headers });
     expect(response.statusCode, response.body).toBe(200);
+    ConditionsResponse.parse(response.json());
     return response.json() as { conditions: Description[]; values: Record<string, unknown> };
   };
 

@@ -170,6 +170,49 @@ export const importRoutes: RouteModule = (app, { database }) => {
   });
 };
 
+export const ImportReport = z.object({
+  kind: z.enum(KIND_NAMES as [KindName, ...KindName[]]),
+  file: z.string(),
+  rows: z.number().int(),
+  inserted: z.number().int(),
+  updated: z.number().int(),
+  unchanged: z.number().int(),
+  rejected: z.number().int(),
+  duplicates: z.number().int(),
+  extra: z.record(z.string(), z.number()),
+  errorCount: z.number().int(),
+  warnings: z.array(z.string()),
+  seconds: z.number(),
+  committed: z.boolean(),
+  dryRun: z.boolean(),
+  strict: z.boolean(),
+  errors: z.array(
+    z.object({
+      line: z.number().int(),
+      field: z.string(),
+      column: z.string(),
+      value: z.string().optional(),
+      reason: z.string(),
+    }),
+  ),
+});
+/** An import job as POST (202) and GET /api/imports/:id answer it. */
+export const ImportJobResponse = z.object({
+  id: z.string(),
+  kind: ImportReport.shape.kind,
+  file: z.string(),
+  status: z.enum(['running', 'done', 'failed']),
+  totalRows: z.number().int(),
+  rowsDone: z.number().int(),
+  committedRows: z.number().int(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  result: ImportReport.nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+/** The answer of a dry run (200), or of a run: the job (202). */
+export const ImportResponse = z.union([ImportReport, ImportJobResponse]);
+
 const RESULT =
   '{kind, file, rows, inserted, updated, unchanged, rejected, duplicates, committed, dryRun, strict, warnings, errorCount, errors: [{line, field, column, value, reason}]}';
 
@@ -183,6 +226,7 @@ export const importRouteDocs: RouteDoc[] = [
     description:
       'Permission by kind: customers customers:write; products and stores catalog:write; staff staff:manage; orders and returns orders:write; touches touches:write; interactions interactions:write; preferences notes:write. Accounts limited to some stores cannot import. `mapping` renames the file’s columns to Kizuna’s. Without strict, valid rows are written in batches and invalid ones are reported (line, field, the file’s column, value, reason); with strict, nothing is written unless every row is valid. Larger files: `kizuna import` (docs/import.md).',
     query: ImportQuery,
+    response: ImportResponse,
     responses: {
       200: `dry run: ${RESULT}`,
       202: 'the job {id, kind, file, status: running, totalRows, rowsDone, committedRows…}; Location: /api/imports/:id',
@@ -200,6 +244,7 @@ export const importRouteDocs: RouteDoc[] = [
     description:
       'Jobs live in the server process: they are forgotten after a restart (committed batches stay; importing the file again finishes it and changes nothing twice).',
     params: ImportParams,
+    response: ImportJobResponse,
     responses: {
       200: `{id, kind, file, status: running|done|failed, totalRows, rowsDone, committedRows, startedAt, finishedAt, result: ${RESULT} | null, error}`,
       404: 'no such import of yours',

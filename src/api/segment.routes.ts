@@ -90,6 +90,38 @@ async function savedSegment(database: Database, params: unknown) {
   return getSegment(database, Number(id));
 }
 
+const ConditionParameterSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  items: z.string().optional(),
+  required: z.boolean(),
+  description: z.string().optional(),
+  enum: z.array(z.unknown()).optional(),
+  minimum: z.number().optional(),
+  maximum: z.number().optional(),
+  values: z.enum(['categories', 'stores', 'acquisitionSources', 'tags', 'products']).optional(),
+});
+/** The answer of GET /api/segments/conditions (documentation and typed clients). */
+export const ConditionsResponse = z.object({
+  conditions: z.array(
+    z.object({
+      kind: z.string(),
+      label: z.string(),
+      description: z.string(),
+      schema: z.record(z.string(), z.unknown()).describe('JSON Schema of the condition object'),
+      parameters: z.array(ConditionParameterSchema),
+    }),
+  ),
+  values: z.object({
+    tiers: z.array(z.string()),
+    rfmGroups: z.array(z.string()),
+    categories: z.array(z.string()),
+    stores: z.array(z.object({ id: z.number().int(), code: z.string(), name: z.string() })),
+    acquisitionSources: z.array(z.string()),
+    tags: z.array(z.object({ tag: z.string(), customers: z.number().int() })),
+  }),
+});
+
 /** How many of the tags in use the condition registry lists (the most used first). */
 export const MAX_LISTED_TAGS = 200;
 
@@ -238,6 +270,7 @@ export const segmentRouteDocs: RouteDoc[] = [
       200: '{conditions: [{kind, label, description, schema, parameters}], values}',
       403: REFUSED,
     },
+    response: ConditionsResponse,
   },
   {
     method: 'POST',
