@@ -133,7 +133,7 @@ describe('assignment: seeded, stratified holdout and weighted variants', () => {
         .slice(take)
         .sort((a, b) => md5Number(`42:v:${a}`) - md5Number(`42:v:${b}`) || a - b);
       // Weights 1:2 → the first third (rounded up) of the rest by the variant hash is A.
-      rest.forEach((id, p) => expectedVariant.set(id, p * 3 < rest.length ? 'A' : 'B'));
+      for (const [p, id] of rest.entries()) expectedVariant.set(id, p * 3 < rest.length ? 'A' : 'B');
     }
     expect(new Set(rows.filter((r) => r.holdout).map((r) => r.customer_id))).toEqual(expectedHoldout);
     for (const row of rows) {
@@ -225,7 +225,11 @@ describe('kill and resume: exactly one touch, each Message-ID caught once', () =
       },
     };
     await expect(
-      sendCampaign(database, CLI_ACTOR, campaign.id, { senders: { email: crashing }, batchSize: 100 }),
+      sendCampaign(database, CLI_ACTOR, campaign.id, {
+        senders: { email: crashing },
+        batchSize: 100,
+        concurrency: 1,
+      }),
     ).rejects.toThrow('killed');
     const states = async () =>
       Object.fromEntries(
@@ -249,7 +253,11 @@ describe('kill and resume: exactly one touch, each Message-ID caught once', () =
       },
     };
     await expect(
-      sendCampaign(database, CLI_ACTOR, campaign.id, { senders: { email: dying }, batchSize: 100 }),
+      sendCampaign(database, CLI_ACTOR, campaign.id, {
+        senders: { email: dying },
+        batchSize: 100,
+        concurrency: 1,
+      }),
     ).rejects.toThrow('killed right after the claim');
     expect(await states()).toEqual({ sent: 100, sending: 200 });
 

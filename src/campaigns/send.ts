@@ -39,6 +39,8 @@ export type SendOptions = {
   /** One sender per channel the campaign uses (the campaign's, and e-mail when a letter falls back). */
   senders: Partial<Record<CampaignChannel, ChannelSender>>;
   batchSize?: number;
+  /** Batches in flight at once (default 2): one's SMTP traffic overlaps the next one's database work. */
+  concurrency?: number;
   /** At most this many messages per second (a throttle for the SMTP relay); none: as fast as it goes. */
   ratePerSecond?: number;
   /** Delivery attempts per message within one run (transient errors), with doubling back-off. */
@@ -288,48 +290,66 @@ export async function sendCampaign(
     bounced: 0,
   };
   const batchSize = options.batchSize ?? 500;
-  for (;;) {
-    if (options.signal?.aborted)
-      throw new KizunaError('send_aborted', `Sending campaign ${campaignId} was stopped`);
-    const now = clock();
-    const claimed = await claimBatch(database, campaignId, batchSize, now);
-    if (claimed.length === 0) break;
-    const { go, refused } = await applyPolicy(database, campaign, claimed, now);
-    const outcomes: Outcome[] = [...refused];
-    const chunk = options.ratePerSecond ? Math.max(1, Math.ceil(options.ratePerSecond / 10)) : go.length;
-    for (let i = 0; i < go.length; i += chunk) {
-      const part = go.slice(i, i + chunk);
-      const partStarted = performance.now();
-      const deliveries = await deliverWithRetries(campaign, part, options);
-      for (const r of part) {
-        const d = deliveries.get(r.customerId);
-        const state = d?.outcome === 'sent' ? 'sent' : d?.outcome === 'bounced' ? 'bounced' : 'failed';
-        // A fallback row keeps why it did not go by the campaign's channel; a failure keeps its error.
-        const reason =
-          state !== 'sent'
-            ? (d?.error ?? 'not delivered')
-            : r.channel !== campaign.channel
-              ? `tier_not_allowed:${campaign.channel}`
-              : null;
-        outcomes.push({
-          customerId: r.customerId,
-          state,
-          channel: r.channel,
-          variant: r.variant,
-          reason,
-          subject: d?.subject ?? null,
-        });
+  const workers = Math.max(1, options.concurrency ?? 2);
+  // Each worker sends its share of the throttle.
+  const rate = options.ratePerSecond ? options.ratePerSecond / workers : undefined;
+  let stopped = false;
+  const worker = async () => {
+    while (!stopped) {
+      if (options.signal?.aborted)
+        throw new KizunaError('send_aborted', `Sending campaign ${campaignId} was stopped`);
+      const now = clock();
+      const claimed = await claimBatch(database, campaignId, batchSize, now);
+      if (claimed.length === 0) return;
+      const { go, refused } = await applyPolicy(database, campaign, claimed, now);
+      const outcomes: Outcome[] = [...refused];
+      const chunk = rate ? Math.max(1, Math.ceil(rate / 10)) : go.length;
+      for (let i = 0; i < go.length; i += chunk) {
+        const part = go.slice(i, i + chunk);
+        const partStarted = performance.now();
+        const deliveries = await deliverWithRetries(campaign, part, options);
+        for (const r of part) {
+          const d = deliveries.get(r.customerId);
+          const state = d?.outcome === 'sent' ? 'sent' : d?.outcome === 'bounced' ? 'bounced' : 'failed';
+          // A fallback row keeps why it did not go by the campaign's channel; a failure keeps its error.
+          const reason =
+            state !== 'sent'
+              ? (d?.error ?? 'not delivered')
+              : r.channel !== campaign.channel
+                ? `tier_not_allowed:${campaign.channel}`
+                : null;
+          outcomes.push({
+            customerId: r.customerId,
+            state,
+            channel: r.channel,
+            variant: r.variant,
+            reason,
+            subject: d?.subject ?? null,
+          });
+        }
+        if (rate) {
+          const due = (part.length / rate) * 1000 - (performance.now() - partStarted);
+          if (due > 0) await sleep(due);
+        }
       }
-      if (options.ratePerSecond) {
-        const due = (part.length / options.ratePerSecond) * 1000 - (performance.now() - partStarted);
-        if (due > 0) await sleep(due);
-      }
+      await record(database, campaign, outcomes, clock());
+      for (const o of outcomes) progress[o.state] += 1;
+      progress.done += outcomes.length;
+      options.onProgress?.({ ...progress });
     }
-    await record(database, campaign, outcomes, clock());
-    for (const o of outcomes) progress[o.state] += 1;
-    progress.done += outcomes.length;
-    options.onProgress?.({ ...progress });
-  }
+  };
+  // Several workers, so that one batch's SMTP traffic overlaps the next one's database work; claims skip
+  // each other's rows. The first failure stops the others after their current batch.
+  const results = await Promise.allSettled(
+    Array.from({ length: workers }, () =>
+      worker().catch((error: unknown) => {
+        stopped = true;
+        throw error;
+      }),
+    ),
+  );
+  const failure = results.find((r) => r.status === 'rejected');
+  if (failure) throw (failure as PromiseRejectedResult).reason;
 
   const left = await recipientCounts(database, campaignId);
   if (!left.pending && !left.sending) {

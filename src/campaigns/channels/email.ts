@@ -20,6 +20,7 @@ import {
   textToHtml,
 } from '../personalisation.ts';
 import type { ChannelSender, Delivery, OutgoingRecipient } from './channel.ts';
+import { addressOf, composeMessage } from './mime.ts';
 
 export const DEFAULT_PUBLIC_URL = 'http://127.0.0.1:3000';
 export const DEFAULT_FROM = 'Kizuna <shop@kizuna.localhost>';
@@ -46,7 +47,7 @@ export function smtpTransport(url: string, options: { maxConnections?: number } 
     // The local catcher speaks plain SMTP; elsewhere STARTTLS is used when offered.
     ignoreTLS: loopback,
     pool: true,
-    maxConnections: options.maxConnections ?? 5,
+    maxConnections: options.maxConnections ?? 10,
     maxMessages: Number.POSITIVE_INFINITY,
   });
 }
@@ -103,7 +104,8 @@ export type EmailChannelOptions = {
 };
 
 /**
- * E-mail and newsletter: one personalised message per recipient (Liquid templates, text + HTML parts),
+ * E-mail and newsletter: one personalised message per recipient (Liquid templates, text + HTML parts,
+ * composed as MIME by ./mime.ts and handed to the pooled nodemailer transport as is),
  * `List-Unsubscribe` (https link) with `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058),
  * the unsubscribe link in the body, and a Message-ID that is the same on every attempt.
  */
@@ -115,6 +117,7 @@ export function emailChannel(database: Database, options: EmailChannelOptions): 
     });
   const ownsTransport = options.transport === undefined;
   const from = options.from ?? process.env.KIZUNA_MAIL_FROM ?? DEFAULT_FROM;
+  const envelopeFrom = addressOf(from);
   const compiled = new Map<string, CompiledVariant>();
   const sectionCache = new Map<number, Promise<Section[]>>();
 
@@ -182,17 +185,20 @@ export function emailChannel(database: Database, options: EmailChannelOptions): 
           const message = renderVariant(templatesOf(campaign, variant, fallback), scope);
           try {
             await transport.sendMail({
-              from,
-              to: person.name ? { name: person.name, address: person.email } : person.email,
-              subject: message.subject,
-              text: message.text,
-              html: message.html ?? textToHtml(message.text),
-              messageId: recipient.messageId,
-              headers: {
-                'List-Unsubscribe': `<${link}>`,
-                'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-                'X-Kizuna-Campaign': String(campaign.id),
-              },
+              envelope: { from: envelopeFrom, to: [person.email] },
+              raw: composeMessage({
+                from,
+                to: { name: person.name, address: person.email },
+                subject: message.subject,
+                text: message.text,
+                html: message.html ?? textToHtml(message.text),
+                messageId: recipient.messageId,
+                headers: {
+                  'List-Unsubscribe': `<${link}>`,
+                  'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+                  'X-Kizuna-Campaign': String(campaign.id),
+                },
+              }),
             });
             return { customerId: recipient.customerId, outcome: 'sent', subject: message.subject };
           } catch (error) {
