@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStaffAccount } from '../../src/auth/index.ts';
+import { type MailCatcher, setDemoMailCatcher, startMailCatcher } from '../../src/campaigns/index.ts';
 import type { Database, Role } from '../../src/db/index.ts';
 import { openTestDatabase } from '../helpers/database.ts';
 import {
@@ -28,8 +29,14 @@ describe.skipIf(unavailable !== null)('web app in a browser', () => {
   let running: Running;
   let browser: Browser;
   let page: Page;
+  let catcher: MailCatcher;
+  const smtpBefore = process.env.SMTP_URL;
 
   beforeAll(async () => {
+    // As `kizuna serve` without SMTP_URL: campaign e-mails go to a local catcher the app lists.
+    catcher = await startMailCatcher({ port: 0 });
+    setDemoMailCatcher(catcher);
+    process.env.SMTP_URL = catcher.url;
     await ensureWebAppBuilt();
     database = await openTestDatabase();
     await loadMeasuredDemo(database, 2000);
@@ -61,6 +68,10 @@ describe.skipIf(unavailable !== null)('web app in a browser', () => {
     await browser?.close();
     await running?.close();
     await database?.close();
+    setDemoMailCatcher(null);
+    await catcher?.close();
+    if (smtpBefore === undefined) delete process.env.SMTP_URL;
+    else process.env.SMTP_URL = smtpBefore;
   });
 
   async function signIn(login: string) {
@@ -216,6 +227,104 @@ describe.skipIf(unavailable !== null)('web app in a browser', () => {
     await page.getByRole('button', { name: 'Preview members' }).click();
     await page.locator('tbody tr').first().waitFor();
     expect(await page.locator('tbody tr').count()).toBe(20);
+    await page.getByLabel('Segment name').fill('Loyal and semi-loyal (web)');
+    await page.getByRole('button', { name: 'Save segment' }).click();
+    await page.getByText('Saved as “Loyal and semi-loyal (web)”.').waitFor();
+  });
+
+  it('creates a campaign from the segment with two variants and a holdout, previews exclusions, sends it to the local SMTP sink and shows its results', async () => {
+    await page.goto(`${running.url}/campaigns`);
+    await page.getByRole('link', { name: 'New campaign' }).click();
+    await page.getByLabel(/^Name/).fill('Autumn wines (web)');
+    await page.getByRole('combobox', { name: /Audience/ }).click();
+    await page.getByRole('option', { name: 'Loyal and semi-loyal (web)' }).click();
+    await page.getByLabel('Holdout').fill('20');
+    await page.getByLabel('Text').first().fill('New wines are in.');
+    await page.getByRole('button', { name: 'Add a variant' }).click();
+    await page.getByLabel('Text').nth(1).fill('10 % off this week.');
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Create campaign' }).click();
+    await page.getByRole('heading', { name: 'Autumn wines (web)' }).waitFor();
+
+    await page.getByRole('button', { name: 'Assign audience' }).click();
+    const assigned = await page.getByText(/members: .* held out; variants A .*, B /).textContent();
+    const [, members, held] = /^([\d,]+) members: ([\d,]+) held out/.exec(assigned ?? '') ?? [];
+    const audience = await database.db
+      .selectFrom('customer_measures')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tier', 'in', ['loyal', 'semi_loyal'])
+      .executeTakeFirstOrThrow();
+    expect(Number(members?.replace(/,/g, ''))).toBe(Number(audience.n));
+    // Holdout assignment is stratified by tier: about 20 % of each, so close to 20 % overall.
+    expect(Math.abs(Number(held?.replace(/,/g, '')) / Number(audience.n) - 0.2)).toBeLessThan(0.03);
+
+    await page.getByRole('button', { name: 'Preview exclusions' }).click();
+    const preview = page.getByTestId('campaign-preview');
+    await preview.waitFor();
+    // Customers without e-mail consent are excluded with that reason.
+    expect(await preview.getByText('No consent (email)').count()).toBe(1);
+
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expect
+      .poll(() => page.getByTestId('campaign-status').textContent(), { timeout: 60_000 })
+      .toBe('sent');
+    const report = page.getByTestId('campaign-report');
+    await report.waitFor();
+    expect(await report.getByRole('row', { name: /^Holdout/ }).count()).toBe(1);
+    expect(await report.getByRole('row', { name: /^A / }).count()).toBe(1);
+    expect(await report.getByRole('row', { name: /^B / }).count()).toBe(1);
+    expect(await seriousViolations(page)).toEqual([]);
+
+    // The mails went to the catcher, and the mail catcher page lists them.
+    const sent = await database.db
+      .selectFrom('campaign_recipients')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('state', '=', 'sent')
+      .executeTakeFirstOrThrow();
+    expect(Number(sent.n)).toBeGreaterThan(0);
+    await page.goto(`${running.url}/mails`);
+    await page.getByRole('article').first().waitFor();
+    expect(await page.getByRole('article').count()).toBe(Math.min(50, Number(sent.n)));
+  });
+
+  it('imports a small CSV: the dry run names the bad row by its line, the import writes the good ones', async () => {
+    await page.goto(`${running.url}/import`);
+    const csv = [
+      'external_id,name,email,phone',
+      'WEB-1,Web One,web.one@example.com,03-1234-5678',
+      'WEB-2,Web Two,not-an-email,03-1234-5679',
+      'WEB-3,Web Three,web.three@example.com,03-1234-5670',
+    ].join('\n');
+    await page.locator('input[type=file]').setInputFiles({
+      name: 'customers.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(csv),
+    });
+    await page.getByRole('button', { name: 'Dry run (check only)' }).click();
+    const errors = page.getByTestId('import-errors');
+    await errors.waitFor();
+    // The header is line 1, so WEB-2 is line 3.
+    const row = errors.locator('tbody tr');
+    expect(await row.count()).toBe(1);
+    expect(await row.locator('td').first().textContent()).toBe('3');
+    expect(await row.textContent()).toContain('not-an-email');
+    expect(await seriousViolations(page)).toEqual([]);
+    const before = await database.db
+      .selectFrom('customers')
+      .select('id')
+      .where('external_id', 'like', 'WEB-%')
+      .execute();
+    expect(before).toEqual([]);
+
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.getByText(/^Imported 3 rows — 2 new/).waitFor({ timeout: 30_000 });
+    const after = await database.db
+      .selectFrom('customers')
+      .select('external_id')
+      .where('external_id', 'like', 'WEB-%')
+      .orderBy('external_id')
+      .execute();
+    expect(after.map((r) => r.external_id)).toEqual(['WEB-1', 'WEB-3']);
   });
 
   it('shows store staff only what their role allows', async () => {

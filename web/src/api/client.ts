@@ -63,3 +63,25 @@ export async function ok<T>(call: Promise<Result>): Promise<T> {
   }
   throw failure;
 }
+
+/**
+ * Sends a file's text as the body (e.g. a CSV to POST /api/imports, whose body the OpenAPI document does
+ * not describe), with the CSRF token, and answers like `ok`.
+ */
+export async function postText<T>(
+  path: string,
+  query: Record<string, string>,
+  text: string,
+  contentType = 'text/csv; charset=utf-8',
+): Promise<T> {
+  const headers: Record<string, string> = { 'content-type': contentType };
+  if (csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  const response = await fetch(`${path}?${new URLSearchParams(query)}`, {
+    method: 'POST',
+    headers,
+    body: text,
+    credentials: 'same-origin',
+  });
+  const body = await response.json().catch(() => undefined);
+  return ok<T>(Promise.resolve(response.ok ? { data: body, response } : { error: body, response }));
+}

@@ -3060,7 +3060,7 @@ export interface paths {
         };
         /**
          * Every dashboard figure in one call: customers, revenue, Pareto, tiers now / trend / transitions, at-risk, equity.
-         * @description Revenue and the Pareto curve count the orders of the last 12 months up to asOf (the month of asOf and the 11 before); tiers now come from the last measures refresh (`measures.asOf`), their trend and transitions from the month-end tier snapshots up to asOf, equity from the last CLV valuation. A caller limited to some stores gets those stores’ figures: orders placed there, customers whose home store it is. Definitions: docs/analytics.md, “The dashboard”.
+         * @description Revenue and active / new customers count the orders of the last 12 months up to asOf (the month of asOf and the 11 before); the tiers now and the Pareto curve (lifetime spend) come from the last measures refresh (`measures.asOf`), the tiers’ trend and transitions from the month-end tier snapshots up to asOf, equity from the last CLV valuation. The figures are computed once and served again while the data is unchanged, for at most 5 minutes (`computedAt`; `fresh=true` recomputes). A caller limited to some stores gets those stores’ figures: orders placed there, customers whose home store it is. Definitions: docs/analytics.md, “The dashboard”.
          */
         get: {
             parameters: {
@@ -3069,6 +3069,8 @@ export interface paths {
                     asOf?: string;
                     /** @description one store: its orders and its (home store) customers only */
                     storeId?: number;
+                    /** @description true: compute now rather than serve the figures computed in the last minutes */
+                    fresh?: "true" | "false";
                 };
                 header?: never;
                 path?: never;
@@ -3084,6 +3086,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             asOf: string;
+                            /** @description ISO 8601 time */
+                            computedAt: string;
                             storeIds: number[] | null;
                             /** @description first day of "the last 12 months" */
                             windowStart: string;
@@ -3208,6 +3212,146 @@ export interface paths {
                 };
                 /** @description your role does not allow reports:read, or the store is not one of yours */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a CSV file (the body, text/csv, at most 10 MiB): a dry run with the error report, or a job.
+         * @description Permission by kind: customers customers:write; products and stores catalog:write; staff staff:manage; orders and returns orders:write; touches touches:write; interactions interactions:write; preferences notes:write. Accounts limited to some stores cannot import. `mapping` renames the file’s columns to Kizuna’s. Without strict, valid rows are written in batches and invalid ones are reported (line, field, the file’s column, value, reason); with strict, nothing is written unless every row is valid. Larger files: `kizuna import` (docs/import.md).
+         */
+        post: {
+            parameters: {
+                query: {
+                    /** @description what the rows are */
+                    kind: "stores" | "staff" | "products" | "customers" | "orders" | "returns" | "touches" | "interactions" | "preferences";
+                    /** @description true (default): check every row and write nothing; false: import, as a background job */
+                    dryRun?: "true" | "false";
+                    /** @description true: write nothing unless every row is valid */
+                    strict?: "true" | "false";
+                    /** @description true: unknown customers / products / stores of a row become placeholders */
+                    createMissing?: "true" | "false";
+                    /** @description for times without an offset, e.g. Asia/Tokyo (default UTC) */
+                    timeZone?: string;
+                    /** @description JSON object: the file’s column → the Kizuna column, e.g. {"メール":"email"} */
+                    mapping?: string;
+                    /** @description the file’s name, for the report (default <kind>.csv) */
+                    name?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description dry run: {kind, file, rows, inserted, updated, unchanged, rejected, duplicates, committed, dryRun, strict, warnings, errorCount, errors: [{line, field, column, value, reason}]} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description the job {id, kind, file, status: running, totalRows, rowsDone, committedRows…}; Location: /api/imports/:id */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description invalid query, mapping, missing columns, not UTF-8, malformed CSV */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description your role cannot write this kind, or your account is limited to some stores */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the file is larger than 10 MiB: use kizuna import */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/imports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Progress of an import job you started (rows done of total), and its summary and errors when done.
+         * @description Jobs live in the server process: they are forgotten after a restart (committed batches stay; importing the file again finishes it and changes nothing twice).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {id, kind, file, status: running|done|failed, totalRows, rowsDone, committedRows, startedAt, finishedAt, result: {kind, file, rows, inserted, updated, unchanged, rejected, duplicates, committed, dryRun, strict, warnings, errorCount, errors: [{line, field, column, value, reason}]} | null, error} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description no such import of yours */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4602,6 +4746,164 @@ export interface paths {
                 };
                 /** @description the follow-up is already done or cancelled */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service/measures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agent or team measures for tickets opened in a period: CSAT, response and resolution times, SLA attainment, return after contact.
+         * @description No sales figures (the Zappos rule). Times in minutes: wall clock (median, p90) and business hours from the SLA clocks. Return after contact: share of contacted customers who ordered within 90/180 days of the resolution day, against matched customers without contact (tier and recency on the same day). See docs/service-desk.md.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description start of the period (a date is 00:00 UTC) */
+                    from: string;
+                    /** @description end of the period, exclusive */
+                    to: string;
+                    /** @description default agent */
+                    by?: "agent" | "team";
+                    /** @description outcome windows must have ended by then; default now */
+                    asOf?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {from, to, asOf, by, groups, total} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a parameter is invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service/retention-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Response time ↔ retention: customers bucketed by their first ticket’s first-response time, repeat purchase (90/180 days) and churn per bucket with Wilson intervals. */
+        get: {
+            parameters: {
+                query: {
+                    /** @description tickets opened from (a date is 00:00 UTC) */
+                    from: string;
+                    /** @description …until, exclusive */
+                    to: string;
+                    /** @description outcome windows must have ended by then; default now */
+                    asOf?: string;
+                    /** @description no order in this many days after the first response is churn; default 365 */
+                    churnDays?: string;
+                    /** @description comma-separated channels, e.g. email,web; default all */
+                    channels?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {from, to, asOf, churnDays, channels, buckets} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description a parameter is invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tickets/escalate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run the escalation job now: every unfinished ticket with a breached SLA clock not escalated before is escalated to the assignee’s manager. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {escalations}: the new ones */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description not allowed (service:manage) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6788,13 +7090,292 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description the report (schema CampaignReportResponse) */
+                /** @description the report */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": unknown;
+                        "application/json": {
+                            campaign: {
+                                id: number;
+                                name: string;
+                                channel: string;
+                                status: string;
+                                goal: {
+                                    /** @enum {string} */
+                                    kind: "any" | "product" | "category";
+                                    productIds: number[];
+                                    category: string | null;
+                                    windowDays: number;
+                                };
+                                sendStartedAt: string | null;
+                                previousCampaignId: number | null;
+                            };
+                            /** @enum {string} */
+                            attribution: "last_touch" | "first_touch";
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601, UTC
+                             */
+                            asOf: string;
+                            confidence: number;
+                            goalWindow: {
+                                opensAt: string | null;
+                                closesAt: string | null;
+                                closed: boolean;
+                            };
+                            arms: {
+                                /** @description variant code; null for the holdout; "treated" for all variants pooled */
+                                variant: string | null;
+                                name: string | null;
+                                assigned: number;
+                                /** @description sent; for the holdout every member */
+                                recipients: number;
+                                suppressed: number;
+                                suppressedByReason: {
+                                    [key: string]: number;
+                                };
+                                failed: number;
+                                bounced: number;
+                                notYetSent: number;
+                                responders: number;
+                                purchases: number;
+                                responseRate: {
+                                    /** @description responders / recipients */
+                                    rate: number | null;
+                                    /** @description Wilson 95 % interval */
+                                    lower: number | null;
+                                    upper: number | null;
+                                };
+                                /** @description exact amount, e.g. "1234.50" */
+                                revenue: string;
+                                revenuePerRecipient: number | null;
+                                /** @description exact amount, e.g. "1234.50" */
+                                cost: string;
+                                grossMargin: string | null;
+                                /** @description exact amount, e.g. "1234.50" */
+                                profitAfterCost: string;
+                                vsHoldout: {
+                                    /** @description absolute difference of the response rates */
+                                    difference: number;
+                                    /** @description Newcombe's 95 % interval */
+                                    lower: number;
+                                    upper: number;
+                                    /** @description rate / other rate − 1 */
+                                    relativeLift: number | null;
+                                    /** @description pooled two-proportion z-test, two-sided */
+                                    pValue: number;
+                                } | null;
+                                /** @description Welch's 95 % interval */
+                                revenuePerRecipientVsHoldout: {
+                                    difference: number;
+                                    lower: number;
+                                    upper: number;
+                                } | null;
+                                /** @description beyond what the holdout says these recipients would have done anyway */
+                                incremental: {
+                                    responders: number;
+                                    revenue: number;
+                                    profitAfterCost: number;
+                                } | null;
+                            }[];
+                            treated: {
+                                /** @description variant code; null for the holdout; "treated" for all variants pooled */
+                                variant: string | null;
+                                name: string | null;
+                                assigned: number;
+                                /** @description sent; for the holdout every member */
+                                recipients: number;
+                                suppressed: number;
+                                suppressedByReason: {
+                                    [key: string]: number;
+                                };
+                                failed: number;
+                                bounced: number;
+                                notYetSent: number;
+                                responders: number;
+                                purchases: number;
+                                responseRate: {
+                                    /** @description responders / recipients */
+                                    rate: number | null;
+                                    /** @description Wilson 95 % interval */
+                                    lower: number | null;
+                                    upper: number | null;
+                                };
+                                /** @description exact amount, e.g. "1234.50" */
+                                revenue: string;
+                                revenuePerRecipient: number | null;
+                                /** @description exact amount, e.g. "1234.50" */
+                                cost: string;
+                                grossMargin: string | null;
+                                /** @description exact amount, e.g. "1234.50" */
+                                profitAfterCost: string;
+                                vsHoldout: {
+                                    /** @description absolute difference of the response rates */
+                                    difference: number;
+                                    /** @description Newcombe's 95 % interval */
+                                    lower: number;
+                                    upper: number;
+                                    /** @description rate / other rate − 1 */
+                                    relativeLift: number | null;
+                                    /** @description pooled two-proportion z-test, two-sided */
+                                    pValue: number;
+                                } | null;
+                                /** @description Welch's 95 % interval */
+                                revenuePerRecipientVsHoldout: {
+                                    difference: number;
+                                    lower: number;
+                                    upper: number;
+                                } | null;
+                                /** @description beyond what the holdout says these recipients would have done anyway */
+                                incremental: {
+                                    responders: number;
+                                    revenue: number;
+                                    profitAfterCost: number;
+                                } | null;
+                            };
+                            /** @enum {string} */
+                            profitBasis: "margin" | "revenue";
+                            winner: {
+                                variant: string | null;
+                                rule: string;
+                                reason: string;
+                                /** @description the goal window is still open */
+                                provisional: boolean;
+                            };
+                            previous: {
+                                campaign: {
+                                    id: number;
+                                    name: string;
+                                    status: string;
+                                    sendStartedAt: string | null;
+                                };
+                                treated: {
+                                    /** @description variant code; null for the holdout; "treated" for all variants pooled */
+                                    variant: string | null;
+                                    name: string | null;
+                                    assigned: number;
+                                    /** @description sent; for the holdout every member */
+                                    recipients: number;
+                                    suppressed: number;
+                                    suppressedByReason: {
+                                        [key: string]: number;
+                                    };
+                                    failed: number;
+                                    bounced: number;
+                                    notYetSent: number;
+                                    responders: number;
+                                    purchases: number;
+                                    responseRate: {
+                                        /** @description responders / recipients */
+                                        rate: number | null;
+                                        /** @description Wilson 95 % interval */
+                                        lower: number | null;
+                                        upper: number | null;
+                                    };
+                                    /** @description exact amount, e.g. "1234.50" */
+                                    revenue: string;
+                                    revenuePerRecipient: number | null;
+                                    /** @description exact amount, e.g. "1234.50" */
+                                    cost: string;
+                                    grossMargin: string | null;
+                                    /** @description exact amount, e.g. "1234.50" */
+                                    profitAfterCost: string;
+                                    vsHoldout: {
+                                        /** @description absolute difference of the response rates */
+                                        difference: number;
+                                        /** @description Newcombe's 95 % interval */
+                                        lower: number;
+                                        upper: number;
+                                        /** @description rate / other rate − 1 */
+                                        relativeLift: number | null;
+                                        /** @description pooled two-proportion z-test, two-sided */
+                                        pValue: number;
+                                    } | null;
+                                    /** @description Welch's 95 % interval */
+                                    revenuePerRecipientVsHoldout: {
+                                        difference: number;
+                                        lower: number;
+                                        upper: number;
+                                    } | null;
+                                    /** @description beyond what the holdout says these recipients would have done anyway */
+                                    incremental: {
+                                        responders: number;
+                                        revenue: number;
+                                        profitAfterCost: number;
+                                    } | null;
+                                };
+                                holdout: {
+                                    /** @description variant code; null for the holdout; "treated" for all variants pooled */
+                                    variant: string | null;
+                                    name: string | null;
+                                    assigned: number;
+                                    /** @description sent; for the holdout every member */
+                                    recipients: number;
+                                    suppressed: number;
+                                    suppressedByReason: {
+                                        [key: string]: number;
+                                    };
+                                    failed: number;
+                                    bounced: number;
+                                    notYetSent: number;
+                                    responders: number;
+                                    purchases: number;
+                                    responseRate: {
+                                        /** @description responders / recipients */
+                                        rate: number | null;
+                                        /** @description Wilson 95 % interval */
+                                        lower: number | null;
+                                        upper: number | null;
+                                    };
+                                    /** @description exact amount, e.g. "1234.50" */
+                                    revenue: string;
+                                    revenuePerRecipient: number | null;
+                                    /** @description exact amount, e.g. "1234.50" */
+                                    cost: string;
+                                    grossMargin: string | null;
+                                    /** @description exact amount, e.g. "1234.50" */
+                                    profitAfterCost: string;
+                                    vsHoldout: {
+                                        /** @description absolute difference of the response rates */
+                                        difference: number;
+                                        /** @description Newcombe's 95 % interval */
+                                        lower: number;
+                                        upper: number;
+                                        /** @description rate / other rate − 1 */
+                                        relativeLift: number | null;
+                                        /** @description pooled two-proportion z-test, two-sided */
+                                        pValue: number;
+                                    } | null;
+                                    /** @description Welch's 95 % interval */
+                                    revenuePerRecipientVsHoldout: {
+                                        difference: number;
+                                        lower: number;
+                                        upper: number;
+                                    } | null;
+                                    /** @description beyond what the holdout says these recipients would have done anyway */
+                                    incremental: {
+                                        responders: number;
+                                        revenue: number;
+                                        profitAfterCost: number;
+                                    } | null;
+                                } | null;
+                                /** @description this campaign − the previous one, variants pooled */
+                                treatedDifference: {
+                                    /** @description absolute difference of the response rates */
+                                    difference: number;
+                                    /** @description Newcombe's 95 % interval */
+                                    lower: number;
+                                    upper: number;
+                                    /** @description rate / other rate − 1 */
+                                    relativeLift: number | null;
+                                    /** @description pooled two-proportion z-test, two-sided */
+                                    pValue: number;
+                                } | null;
+                            } | null;
+                            notes: string[];
+                        };
                     };
                 };
                 /** @description a parameter is invalid */

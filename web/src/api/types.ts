@@ -196,3 +196,80 @@ export type SegmentMember = {
 };
 export type SegmentPreview = { customers: SegmentMember[]; nextAfter: number | null };
 export type SavedSegment = { id: number; name: string; description: string | null } & Record<string, unknown>;
+
+export type CampaignSummary = {
+  id: number;
+  name: string;
+  channel: string;
+  purpose: string;
+  status: string;
+  previousCampaignId: number | null;
+  createdAt: string;
+  sentAt: string | null;
+};
+export type CampaignVariant = {
+  code: string;
+  name: string | null;
+  weight: number;
+  subject: string | null;
+  bodyText: string | null;
+  offer: string | null;
+};
+export type Campaign = CampaignSummary & {
+  description: string | null;
+  segmentId: number | null;
+  snapshotId: number | null;
+  holdoutShare: number;
+  costPerTouch: string;
+  budget: string | null;
+  assignedAt: string | null;
+  variants: CampaignVariant[];
+  recipients: Record<string, number>;
+};
+export type CampaignAssignment = {
+  snapshotId: number;
+  members: number;
+  holdout: number;
+  byVariant: Record<string, number>;
+};
+export type CampaignPreview = {
+  recipients: number;
+  holdout: number;
+  reach: Record<string, number>;
+  excluded: Record<string, number>;
+  excludedCustomers: { customerId: number; name: string; tier: string | null; reasons: string[] }[];
+  cost: { channel: string; touches: number; costPerTouch: string; cost: string }[];
+  totalCost: string;
+  budget: string | null;
+  overBudget: boolean;
+};
+export type Interval = { rate: number; lower: number; upper: number };
+export type CampaignArm = {
+  variant: string | null;
+  name: string | null;
+  assigned: number;
+  recipients: number;
+  suppressed: number;
+  responders: number;
+  responseRate: Interval;
+  revenue: string;
+  cost: string;
+  profitAfterCost: string;
+  vsHoldout: {
+    difference: number;
+    lower: number;
+    upper: number;
+    relativeLift: number | null;
+    pValue: number;
+  } | null;
+};
+export type CampaignReport = {
+  campaign: { id: number; name: string; channel: string; status: string };
+  attribution: string;
+  confidence: number;
+  arms: CampaignArm[];
+  treated: CampaignArm;
+  winner: { variant: string | null; reason: string; provisional: boolean } | null;
+  notes: string[];
+};
+export type CaughtMail = { id: number; to: string; subject: string; date: string; text: string };
