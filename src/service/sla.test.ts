@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { BusinessCalendar } from './calendar.ts';
 import { choosePolicy, computeSlaState, type SlaPolicy, type SlaTicket } from './sla.ts';
@@ -255,5 +256,133 @@ describe('choosePolicy', () => {
     expect(choosePolicy(policies, { ...base, storeId: 2 })?.name).toBe('Standard');
     expect(choosePolicy([loyal], base)).toBeNull();
     expect(choosePolicy([{ ...store2, active: true }], base)).toBeNull();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Property: the first-response and resolution clocks against a minute-by-minute simulation of the ticket.
+// The oracle reads Tokyo wall time as UTC+9 and replays the status of every minute; it shares no code with
+// calendar.ts or sla.ts.
+
+const MINUTE = 60_000;
+
+function tokyoOpen(ms: number): boolean {
+  const local = new Date(ms + 9 * 3_600_000);
+  const day = local.getUTCDay();
+  const minute = local.getUTCHours() * 60 + local.getUTCMinutes();
+  if (day >= 1 && day <= 5) return minute >= 540 && minute < 1080;
+  if (day === 6) return minute >= 600 && minute < 1020;
+  return false;
+}
+
+type Event = SlaTicket['events'][number];
+
+function statusAt(events: Event[], ms: number): string {
+  let status = 'open';
+  for (const event of events)
+    if (event.type === 'status' && event.at.getTime() <= ms) status = event.status ?? status;
+  return status;
+}
+
+/** Active minutes of a clock from `start` until `stop` (or, after `now`, as if nothing changes). */
+function simulate(events: Event[], start: number, stop: number | null, now: number, target: number) {
+  const pausing = new Set(['waiting', 'resolved', 'closed']);
+  let elapsed = 0;
+  let dueAt: number | null = null;
+  const end = stop ?? now;
+  for (let t = start; t < end; t += MINUTE) {
+    if (tokyoOpen(t) && !pausing.has(statusAt(events, t))) {
+      elapsed++;
+      if (elapsed === target && dueAt === null) dueAt = t + MINUTE;
+    }
+  }
+  // A running clock that has not reached its target: due when it would, if nothing else happens.
+  if (stop === null && dueAt === null && !pausing.has(statusAt(events, now))) {
+    let count = elapsed;
+    for (let t = now; count < target; t += MINUTE) {
+      if (tokyoOpen(t)) {
+        count++;
+        if (count === target) dueAt = t + MINUTE;
+      }
+    }
+  }
+  return { elapsed, dueAt };
+}
+
+const eventArb = fc.record({
+  minute: fc.integer({ min: 0, max: 4 * 1440 }),
+  type: fc.constantFrom('customer_message', 'public_reply', 'internal_note', 'status'),
+  status: fc.constantFrom('open', 'waiting', 'resolved', 'closed'),
+});
+
+describe('computeSlaState property', () => {
+  it('elapsed minutes, due time and state match a minute-by-minute simulation', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 7 * 1440 }),
+        fc.array(eventArb, { maxLength: 6 }),
+        fc.integer({ min: 0, max: 5 * 1440 }),
+        fc.integer({ min: 1, max: 1500 }),
+        fc.integer({ min: 1, max: 3000 }),
+        (openedMinute, rawEvents, nowMinute, firstTarget, resolutionTarget) => {
+          const opened = Date.UTC(2026, 2, 1) + openedMinute * MINUTE;
+          const events: Event[] = rawEvents
+            .map((e) => ({
+              at: new Date(opened + e.minute * MINUTE),
+              type: e.type as Event['type'],
+              ...(e.type === 'status' ? { status: e.status as 'open' } : {}),
+            }))
+            .sort((a, b) => a.at.getTime() - b.at.getTime());
+          const now = opened + nowMinute * MINUTE;
+          const policy = {
+            ...POLICY,
+            firstResponseMinutes: firstTarget,
+            resolutionMinutes: resolutionTarget,
+          };
+          const state = computeSlaState(policy, TOKYO, ticket(new Date(opened), events), new Date(now));
+          const seen = events.filter((e) => e.at.getTime() <= now);
+
+          const reply = seen.find((e) => e.type === 'public_reply')?.at.getTime() ?? null;
+          const first = simulate(seen, opened, reply, now, firstTarget);
+          expect(state.firstResponse?.elapsedMinutes).toBe(first.elapsed);
+          expect(state.firstResponse?.metAt?.getTime() ?? null).toBe(reply);
+          const firstRunningOrDue = reply === null || first.dueAt !== null;
+          if (firstRunningOrDue && first.dueAt !== null)
+            expect(state.firstResponse?.dueAt?.getTime()).toBe(first.dueAt);
+          const expectedFirst =
+            reply !== null
+              ? first.elapsed <= firstTarget
+                ? 'met'
+                : 'breached'
+              : first.elapsed >= firstTarget
+                ? 'breached'
+                : ['waiting', 'resolved', 'closed'].includes(statusAt(seen, now))
+                  ? 'paused'
+                  : firstTarget - first.elapsed <= 0.2 * firstTarget
+                    ? 'near_breach'
+                    : 'running';
+          expect(state.firstResponse?.state).toBe(expectedFirst);
+
+          // Resolution: stopped while the ticket is resolved or closed, at the last move into that state.
+          const finished = ['resolved', 'closed'].includes(statusAt(seen, now));
+          let resolvedAt: number | null = null;
+          let previous = 'open';
+          for (const e of seen) {
+            if (e.type !== 'status' || !e.status) continue;
+            const isFinished = e.status === 'resolved' || e.status === 'closed';
+            if (isFinished && previous !== 'resolved' && previous !== 'closed') resolvedAt = e.at.getTime();
+            previous = e.status;
+          }
+          const resolution = simulate(seen, opened, finished ? resolvedAt : null, now, resolutionTarget);
+          expect(state.resolution?.elapsedMinutes).toBe(resolution.elapsed);
+          expect(state.resolution?.metAt?.getTime() ?? null).toBe(finished ? resolvedAt : null);
+          if (!finished && resolution.dueAt !== null) {
+            expect(state.resolution?.dueAt?.getTime()).toBe(resolution.dueAt);
+          }
+          if (!finished && resolution.dueAt === null) expect(state.resolution?.dueAt).toBeNull();
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
