@@ -1,7 +1,7 @@
 import { PRODUCTS, STAFF, STORES } from './catalog.ts';
 import type { DemoFile, Row } from './columns.ts';
 import { type CustomerCore, customerRow, drawCore, externalCustomerId } from './customer.ts';
-import { interactionRows } from './interactions.ts';
+import { interactionRows, SERVICE_RESPONSE_EFFECT } from './interactions.ts';
 import { type NumberedOrder, orderId, orderLineRows, returnRows, simulateOrders } from './orders.ts';
 import type { DemoOptions, DemoParams } from './params.ts';
 import { preferenceRows } from './preferences.ts';
@@ -73,6 +73,8 @@ export type DemoManifest = {
     meanTransactionValue: number;
     /** Touches never change purchases in this generator: every true lift is 0. */
     touchLift: 0;
+    /** Reply speed and loyalty: the planted first-response delays (SERVICE_RESPONSE_EFFECT, interactions.ts). */
+    serviceResponse: typeof SERVICE_RESPONSE_EFFECT;
   };
   /**
    * Rows per file. Reference files and customers/latent are known up front; the others are null until a
@@ -341,6 +343,7 @@ export class DemoGenerator {
         expectedRepeatPurchases52Weeks: bgnbdExpectedPurchases(52, params),
         meanTransactionValue: gammaGammaMeanSpend(params),
         touchLift: 0,
+        serviceResponse: SERVICE_RESPONSE_EFFECT,
       },
       counts: { ...this.counts },
       spend: this.spend === null ? null : { ...this.spend },

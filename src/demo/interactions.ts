@@ -23,6 +23,22 @@ import {
  * calls fall in opening hours (the shop clock, world.ts).
  */
 
+/**
+ * The link between reply speed and loyalty the demo plants (MISSION §7; docs/service-desk.md). Orders are
+ * drawn before interactions (BG/NBD, whose truth the CLV checks rely on), so the demo plants the
+ * association from the other side: the first-response delay of a written ticket (e-mail, web, letter) is
+ * log-normal with median 3 h when the customer orders again within 180 days of opening it, and 12 h when
+ * they do not; σ = 1 either way. A report that buckets customers by first-response time must therefore
+ * find more churn (no order in 180 days) in the slow buckets than in the fast ones. Live contacts (store,
+ * phone) are answered within 5 minutes regardless. Written to the manifest as truth.serviceResponse.
+ */
+export const SERVICE_RESPONSE_EFFECT = {
+  windowDays: 180,
+  medianHoursWhenTheCustomerBuysAgain: 3,
+  medianHoursWhenTheCustomerStops: 12,
+  sigma: 1,
+} as const;
+
 export type InteractionKind = 'inquiry' | 'request' | 'complaint' | 'suggestion' | 'call';
 type InteractionChannel = 'phone' | 'email' | 'store' | 'web' | 'letter';
 
@@ -210,10 +226,18 @@ export function interactionRows(
     }
     // Some tickets fall through the cracks (the SLA reports need them): 1 % of written ones are never
     // answered, 3 % are answered but never resolved; half the suggestions are closed with the answer.
+    // The planted service effect (SERVICE_RESPONSE_EFFECT): a written ticket of a customer who will not
+    // buy again within 180 days was answered slowly (median 12 h instead of 3 h).
+    const buysAgain = orders.some((o) => o.atMs > openedMs && o.atMs <= openedMs + 180 * DAY_MS);
+    const medianMs =
+      (buysAgain
+        ? SERVICE_RESPONSE_EFFECT.medianHoursWhenTheCustomerBuysAgain
+        : SERVICE_RESPONSE_EFFECT.medianHoursWhenTheCustomerStops) * HOUR_MS;
     const firstResponseMs =
       !live && rng.chance(0.01)
         ? null
-        : openedMs + (live ? rng.uniform(0, 5 * MINUTE_MS) : logNormal(rng, 3 * HOUR_MS, 1));
+        : openedMs +
+          (live ? rng.uniform(0, 5 * MINUTE_MS) : logNormal(rng, medianMs, SERVICE_RESPONSE_EFFECT.sigma));
     const closedOnAnswer = kind === 'suggestion' && rng.chance(0.5);
     const resolvedMs =
       firstResponseMs === null || closedOnAnswer || rng.chance(0.03)
