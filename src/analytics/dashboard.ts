@@ -40,6 +40,8 @@ export type Dashboard = {
   asOf: string;
   /** When these figures were computed (they are kept for a while: see dashboard()). */
   computedAt: Date;
+  /** True when the data has changed since computedAt and newer figures are being computed. */
+  stale: boolean;
   storeIds: number[] | null;
   /** The first day of "the last 12 months": the first day of the month 11 months before asOf's. */
   windowStart: string;
@@ -119,43 +121,76 @@ async function lastRefresh(database: Database) {
   return row ? { asOf: String(row.as_of), mode: row.mode, finishedAt: row.finished_at } : null;
 }
 
-/** How long a computed dashboard is served again while the data looks unchanged. */
+/** How long a computed dashboard is served again while the data is unchanged. */
 export const DASHBOARD_TTL_MS = 5 * 60_000;
+/**
+ * How old a dashboard may be and still be served once the data has changed, while a new one is computed
+ * in the background: in a shop taking orders all day the data changes every few seconds, and a dashboard
+ * a minute behind the tills is worth more than one that takes seconds to appear.
+ */
+export const DASHBOARD_MAX_STALE_MS = 60_000;
 
-type Cached = { key: string; fingerprint: string; at: number; value: Promise<Dashboard> };
-const computed = new WeakMap<Database, Map<string, Cached>>();
+type Kept = {
+  /** The data version and time the figures were computed at, once they are. */
+  done: { version: string; at: number; value: Dashboard } | null;
+  /** A computation under way, and the data version it started at. */
+  running: { version: string; value: Promise<Dashboard> } | null;
+};
+const kept = new WeakMap<Database, Map<string, Kept>>();
 
 /**
  * The version of the data the dashboard reads: every statement writing orders, customers, measures,
  * snapshots, lifetime values or refreshes draws a new one (migration 014-analytics-data-version).
  */
-async function fingerprint(database: Database): Promise<string> {
-  const { rows } = await sql<{ f: string }>`
-    select last_value::text || '/' || is_called::text as f from analytics_data_version`.execute(database.db);
-  return rows[0]?.f ?? '';
+async function dataVersion(database: Database): Promise<string> {
+  const { rows } = await sql<{ v: string }>`
+    select last_value::text || '/' || is_called::text as v from analytics_data_version`.execute(database.db);
+  return rows[0]?.v ?? '';
 }
 
 /**
- * The dashboard, computed once and served again to every caller asking for the same day and stores while
- * the data's version is unchanged, for at most DASHBOARD_TTL_MS (the default asOf may be "today"; `fresh`
- * recomputes). The figures of 100,000 customers take a second or more to compute from the orders; serving
- * them again takes milliseconds. The kept results live in this process (one entry per day and stores).
+ * The dashboard, computed once per day and stores and served again: as is while the data version is
+ * unchanged (for at most DASHBOARD_TTL_MS, since the default asOf may be "today"); once the data has
+ * changed, still served if at most DASHBOARD_MAX_STALE_MS old (`stale: true`) while a new one is computed
+ * in the background; otherwise computed now. `fresh` computes now. One computation per day and stores
+ * runs at a time. The kept results live in this server process.
  */
 export async function dashboard(
   database: Database,
   options: DashboardOptions & { fresh?: boolean } = {},
 ): Promise<Dashboard> {
   const key = JSON.stringify([options.asOf ?? null, options.storeIds ? [...options.storeIds].sort() : null]);
-  const [print, entries] = [await fingerprint(database), computed.get(database) ?? new Map<string, Cached>()];
-  computed.set(database, entries);
-  const hit = entries.get(key);
-  if (!options.fresh && hit && hit.fingerprint === print && Date.now() - hit.at < DASHBOARD_TTL_MS) {
-    return hit.value;
+  const version = await dataVersion(database);
+  const entries = kept.get(database) ?? new Map<string, Kept>();
+  kept.set(database, entries);
+  const entry = entries.get(key) ?? { done: null, running: null };
+  entries.set(key, entry);
+  const compute = () => {
+    if (entry.running?.version === version) return entry.running.value;
+    const value = computeDashboard(database, options).then((result) => {
+      if (entry.done === null || entry.done.at < result.computedAt.getTime()) {
+        entry.done = { version, at: result.computedAt.getTime(), value: result };
+      }
+      return result;
+    });
+    const running = { version, value };
+    entry.running = running;
+    const settle = () => {
+      if (entry.running === running) entry.running = null;
+    };
+    value.then(settle, settle);
+    return value;
+  };
+  if (options.fresh) return compute();
+  const done = entry.done;
+  const age = done ? Date.now() - done.at : Number.POSITIVE_INFINITY;
+  if (done && done.version === version && age < DASHBOARD_TTL_MS) return done.value;
+  if (done && age < DASHBOARD_MAX_STALE_MS) {
+    // Served as it was; the next call gets the new figures once they are ready.
+    compute().catch(() => {});
+    return { ...done.value, stale: true };
   }
-  const value = computeDashboard(database, options);
-  entries.set(key, { key, fingerprint: print, at: Date.now(), value });
-  value.catch(() => entries.delete(key));
-  return value;
+  return compute();
 }
 
 /** Computes every figure (see Dashboard); `dashboard` serves it again while the data is unchanged. */
@@ -226,6 +261,7 @@ export async function computeDashboard(
   return {
     asOf,
     computedAt: new Date(),
+    stale: false,
     storeIds,
     windowStart,
     measures,

@@ -39,6 +39,7 @@ const timestamp = z.string().describe('ISO 8601 time');
 export const DashboardResponse = z.object({
   asOf: z.string(),
   computedAt: timestamp,
+  stale: z.boolean().describe('the data changed since computedAt; newer figures are being computed'),
   storeIds: z.array(z.number().int()).nullable(),
   windowStart: z.string().describe('first day of "the last 12 months"'),
   measures: z.object({ asOf: z.string(), mode: z.string(), finishedAt: timestamp }).nullable(),
@@ -121,7 +122,7 @@ export const dashboardRouteDocs: RouteDoc[] = [
     summary:
       'Every dashboard figure in one call: customers, revenue, Pareto, tiers now / trend / transitions, at-risk, equity.',
     description:
-      'Revenue and active / new customers count the orders of the last 12 months up to asOf (the month of asOf and the 11 before); the tiers now and the Pareto curve (lifetime spend) come from the last measures refresh (`measures.asOf`), the tiers’ trend and transitions from the month-end tier snapshots up to asOf, equity from the last CLV valuation. The figures are computed once and served again while the data is unchanged, for at most 5 minutes (`computedAt`; `fresh=true` recomputes). A caller limited to some stores gets those stores’ figures: orders placed there, customers whose home store it is. Definitions: docs/analytics.md, “The dashboard”.',
+      'Revenue and active / new customers count the orders of the last 12 months up to asOf (the month of asOf and the 11 before); the tiers now and the Pareto curve (lifetime spend) come from the last measures refresh (`measures.asOf`), the tiers’ trend and transitions from the month-end tier snapshots up to asOf, equity from the last CLV valuation. The figures are computed once and served again while the data is unchanged (at most 5 minutes); after a change, figures at most a minute old are served with `stale: true` while new ones are computed (`computedAt`; `fresh=true` computes now). A caller limited to some stores gets those stores’ figures: orders placed there, customers whose home store it is. Definitions: docs/analytics.md, “The dashboard”.',
     query: DashboardQuery,
     response: DashboardResponse,
     responses: {
