@@ -111,10 +111,22 @@ const measure = async (): Promise<Run> => {
   });
   return { data, interactive };
 };
-// The first call computes the figures (the server then serves them again while the data is unchanged).
+// The server computes the figures once and serves them again while the data is unchanged (sign-in above
+// already asked once): these loads are what a visitor sees; the fresh=true calls below, the computation.
 const first = await measure();
 const rest: Run[] = [];
 for (let i = 0; i < runs; i++) rest.push(await measure());
+// The figures computed afresh (what the first visitor after a data change waits for).
+const fresh: number[] = [];
+for (let i = 0; i < runs; i++) {
+  fresh.push(
+    await page.evaluate(async () => {
+      const started = performance.now();
+      await (await fetch('/api/dashboard?fresh=true')).json();
+      return performance.now() - started;
+    }),
+  );
+}
 console.log(`\nDashboard in Chromium (${label}; ${runs} reloads after the first)`);
 console.log(
   formatTable(
@@ -125,6 +137,13 @@ console.log(
         ms(first.data),
         ms(median(rest.map((r) => r.data))),
         ms(Math.max(...rest.map((r) => r.data))),
+        '≤ 500 ms',
+      ],
+      [
+        'GET /api/dashboard?fresh=true (computed)',
+        ms(fresh[0] ?? Number.NaN),
+        ms(median(fresh)),
+        ms(Math.max(...fresh)),
         '≤ 500 ms',
       ],
       [
