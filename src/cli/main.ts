@@ -15,6 +15,7 @@ import { registerCampaignCommand } from './campaign-command.ts';
 import { registerClvCommand } from './clv-command.ts';
 import { registerCustomerCommand } from './customer-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
+import { registerFlowCommand } from './flow-command.ts';
 import {
   formatImportErrors,
   formatImportSummary,
@@ -185,6 +186,7 @@ function buildProgram(): Command {
   registerTicketCommand(program);
   registerSlaCommand(program);
   registerCampaignCommand(program);
+  registerFlowCommand(program);
   return program;
 }
 

@@ -7,9 +7,18 @@ import { setDemoMailCatcher, startMailCatcher } from '../campaigns/index.ts';
 import { databaseConfigFromEnv, migrateToLatest, openDatabase } from '../db/index.ts';
 import { DEFAULT_AS_OF } from '../demo/index.ts';
 import { loadDemo } from '../demo/load-demo.ts';
+import { startFlowWorker } from './flow-command.ts';
 import { formatImportSummary } from './import-command.ts';
 import { positiveInteger } from './main.ts';
 import { startProgress } from './output.ts';
+
+type ServeOptions = {
+  port: number;
+  host: string;
+  demoIfEmpty?: boolean;
+  demoCustomers: number;
+  flows?: boolean;
+};
 
 export function registerServeCommand(program: Command): void {
   program
@@ -18,13 +27,14 @@ export function registerServeCommand(program: Command): void {
     .option('--port <n>', 'port (PORT)', positiveInteger, Number(process.env.PORT ?? 3000))
     .option('--host <host>', 'address to listen on (HOST)', process.env.HOST ?? '127.0.0.1')
     .option('--demo-if-empty', 'load the demo retailer first when the database has no customers')
+    .option('--flows', 'run the flow worker in this process too (KIZUNA_FLOW_WORKER=true)')
     .option(
       '--demo-customers <n>',
       'size of that demo (KIZUNA_DEMO_CUSTOMERS)',
       positiveInteger,
       Number(process.env.KIZUNA_DEMO_CUSTOMERS ?? 10000),
     )
-    .action(async (options: { port: number; host: string; demoIfEmpty?: boolean; demoCustomers: number }) => {
+    .action(async (options: ServeOptions) => {
       const database = await openDatabase(databaseConfigFromEnv());
       const applied = await migrateToLatest(database);
       console.log(
@@ -80,7 +90,12 @@ export function registerServeCommand(program: Command): void {
       });
       const address = await server.listen({ port: options.port, host: options.host });
       console.log(`Kizuna is listening on ${address}  (try ${address}/health)`);
+      // The flow worker in-process (step mail, follow-up tasks): --flows or KIZUNA_FLOW_WORKER=true.
+      const flows =
+        options.flows || process.env.KIZUNA_FLOW_WORKER === 'true' ? startFlowWorker(database) : null;
+      if (flows) console.log('flow worker running in-process (docs/flows.md)');
       const stop = async () => {
+        flows?.abort();
         await server.close();
         await database.close();
         process.exit(0);

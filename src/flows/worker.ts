@@ -73,6 +73,7 @@ export async function runWorker(
     } catch (error) {
       options.onError?.(error);
     }
+    if (options.signal?.aborted) break;
     const next = await nextDueAt(database).catch(() => null);
     const wait = next ? Math.min(pollMs, Math.max(0, next.getTime() - clock.now().getTime())) : pollMs;
     await new Promise<void>((resolve) => {
