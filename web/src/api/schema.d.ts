@@ -2365,7 +2365,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description {customer, measures, lifetime_value, purchases, timeline, open_interactions, follow_ups, preference_notes, complaint_text_hidden} */
+                /** @description {customer, measures, lifetime_value, purchases, timeline, open_interactions, follow_ups, due_follow_ups, preference_notes, complaint_text_hidden} */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -3060,7 +3060,7 @@ export interface paths {
         };
         /**
          * Every dashboard figure in one call: customers, revenue, Pareto, tiers now / trend / transitions, at-risk, equity.
-         * @description Revenue and active / new customers count the orders of the last 12 months up to asOf (the month of asOf and the 11 before); the tiers now and the Pareto curve (lifetime spend) come from the last measures refresh (`measures.asOf`), the tiers’ trend and transitions from the month-end tier snapshots up to asOf, equity from the last CLV valuation. The figures are computed once and served again while the data is unchanged, for at most 5 minutes (`computedAt`; `fresh=true` recomputes). A caller limited to some stores gets those stores’ figures: orders placed there, customers whose home store it is. Definitions: docs/analytics.md, “The dashboard”.
+         * @description Revenue and active / new customers count the orders of the last 12 months up to asOf (the month of asOf and the 11 before); the tiers now and the Pareto curve (lifetime spend) come from the last measures refresh (`measures.asOf`), the tiers’ trend and transitions from the month-end tier snapshots up to asOf, equity from the last CLV valuation. The figures are computed once and served again while the data is unchanged (at most 5 minutes); after a change, figures at most a minute old are served with `stale: true` while new ones are computed (`computedAt`; `fresh=true` computes now). A caller limited to some stores gets those stores’ figures: orders placed there, customers whose home store it is. Definitions: docs/analytics.md, “The dashboard”.
          */
         get: {
             parameters: {
@@ -3088,6 +3088,8 @@ export interface paths {
                             asOf: string;
                             /** @description ISO 8601 time */
                             computedAt: string;
+                            /** @description the data changed since computedAt; newer figures are being computed */
+                            stale: boolean;
                             storeIds: number[] | null;
                             /** @description first day of "the last 12 months" */
                             windowStart: string;
@@ -3272,7 +3274,76 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": unknown;
+                        "application/json": {
+                            /** @enum {string} */
+                            kind: "stores" | "staff" | "products" | "customers" | "orders" | "returns" | "touches" | "interactions" | "preferences";
+                            file: string;
+                            rows: number;
+                            inserted: number;
+                            updated: number;
+                            unchanged: number;
+                            rejected: number;
+                            duplicates: number;
+                            extra: {
+                                [key: string]: number;
+                            };
+                            errorCount: number;
+                            warnings: string[];
+                            seconds: number;
+                            committed: boolean;
+                            dryRun: boolean;
+                            strict: boolean;
+                            errors: {
+                                line: number;
+                                field: string;
+                                column: string;
+                                value?: string;
+                                reason: string;
+                            }[];
+                        } | {
+                            id: string;
+                            /** @enum {string} */
+                            kind: "stores" | "staff" | "products" | "customers" | "orders" | "returns" | "touches" | "interactions" | "preferences";
+                            file: string;
+                            /** @enum {string} */
+                            status: "running" | "done" | "failed";
+                            totalRows: number;
+                            rowsDone: number;
+                            committedRows: number;
+                            startedAt: string;
+                            finishedAt: string | null;
+                            result: {
+                                /** @enum {string} */
+                                kind: "stores" | "staff" | "products" | "customers" | "orders" | "returns" | "touches" | "interactions" | "preferences";
+                                file: string;
+                                rows: number;
+                                inserted: number;
+                                updated: number;
+                                unchanged: number;
+                                rejected: number;
+                                duplicates: number;
+                                extra: {
+                                    [key: string]: number;
+                                };
+                                errorCount: number;
+                                warnings: string[];
+                                seconds: number;
+                                committed: boolean;
+                                dryRun: boolean;
+                                strict: boolean;
+                                errors: {
+                                    line: number;
+                                    field: string;
+                                    column: string;
+                                    value?: string;
+                                    reason: string;
+                                }[];
+                            } | null;
+                            error: {
+                                code: string;
+                                message: string;
+                            } | null;
+                        };
                     };
                 };
                 /** @description the job {id, kind, file, status: running, totalRows, rowsDone, committedRows…}; Location: /api/imports/:id */
@@ -3281,7 +3352,76 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": unknown;
+                        "application/json": {
+                            /** @enum {string} */
+                            kind: "stores" | "staff" | "products" | "customers" | "orders" | "returns" | "touches" | "interactions" | "preferences";
+                            file: string;
+                            rows: number;
+                            inserted: number;
+                            updated: number;
+                            unchanged: number;
+                            rejected: number;
+                            duplicates: number;
+                            extra: {
+                                [key: string]: number;
+                            };
+                            errorCount: number;
+                            warnings: string[];
+                            seconds: number;
+                            committed: boolean;
+                            dryRun: boolean;
+                            strict: boolean;
+                            errors: {
+                                line: number;
+                                field: string;
+                                column: string;
+                                value?: string;
+                                reason: string;
+                            }[];
+                        } | {
+                            id: string;
+                            /** @enum {string} */
+                            kind: "stores" | "staff" | "products" | "customers" | "orders" | "returns" | "touches" | "interactions" | "preferences";
+                            file: string;
+                            /** @enum {string} */
+                            status: "running" | "done" | "failed";
+                            totalRows: number;
+                            rowsDone: number;
+                            committedRows: number;
+                            startedAt: string;
+                            finishedAt: string | null;
+                            result: {
+                                /** @enum {string} */
+                                kind: "stores" | "staff" | "products" | "customers" | "orders" | "returns" | "touches" | "interactions" | "preferences";
+                                file: string;
+                                rows: number;
+                                inserted: number;
+                                updated: number;
+                                unchanged: number;
+                                rejected: number;
+                                duplicates: number;
+                                extra: {
+                                    [key: string]: number;
+                                };
+                                errorCount: number;
+                                warnings: string[];
+                                seconds: number;
+                                committed: boolean;
+                                dryRun: boolean;
+                                strict: boolean;
+                                errors: {
+                                    line: number;
+                                    field: string;
+                                    column: string;
+                                    value?: string;
+                                    reason: string;
+                                }[];
+                            } | null;
+                            error: {
+                                code: string;
+                                message: string;
+                            } | null;
+                        };
                     };
                 };
                 /** @description invalid query, mapping, missing columns, not UTF-8, malformed CSV */
@@ -3347,7 +3487,50 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": unknown;
+                        "application/json": {
+                            id: string;
+                            /** @enum {string} */
+                            kind: "stores" | "staff" | "products" | "customers" | "orders" | "returns" | "touches" | "interactions" | "preferences";
+                            file: string;
+                            /** @enum {string} */
+                            status: "running" | "done" | "failed";
+                            totalRows: number;
+                            rowsDone: number;
+                            committedRows: number;
+                            startedAt: string;
+                            finishedAt: string | null;
+                            result: {
+                                /** @enum {string} */
+                                kind: "stores" | "staff" | "products" | "customers" | "orders" | "returns" | "touches" | "interactions" | "preferences";
+                                file: string;
+                                rows: number;
+                                inserted: number;
+                                updated: number;
+                                unchanged: number;
+                                rejected: number;
+                                duplicates: number;
+                                extra: {
+                                    [key: string]: number;
+                                };
+                                errorCount: number;
+                                warnings: string[];
+                                seconds: number;
+                                committed: boolean;
+                                dryRun: boolean;
+                                strict: boolean;
+                                errors: {
+                                    line: number;
+                                    field: string;
+                                    column: string;
+                                    value?: string;
+                                    reason: string;
+                                }[];
+                            } | null;
+                            error: {
+                                code: string;
+                                message: string;
+                            } | null;
+                        };
                     };
                 };
                 /** @description no such import of yours */
@@ -3440,7 +3623,44 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": unknown;
+                        "application/json": {
+                            conditions: {
+                                kind: string;
+                                label: string;
+                                description: string;
+                                /** @description JSON Schema of the condition object */
+                                schema: {
+                                    [key: string]: unknown;
+                                };
+                                parameters: {
+                                    name: string;
+                                    type: string;
+                                    items?: string;
+                                    required: boolean;
+                                    description?: string;
+                                    enum?: unknown[];
+                                    minimum?: number;
+                                    maximum?: number;
+                                    /** @enum {string} */
+                                    values?: "categories" | "stores" | "acquisitionSources" | "tags" | "products";
+                                }[];
+                            }[];
+                            values: {
+                                tiers: string[];
+                                rfmGroups: string[];
+                                categories: string[];
+                                stores: {
+                                    id: number;
+                                    code: string;
+                                    name: string;
+                                }[];
+                                acquisitionSources: string[];
+                                tags: {
+                                    tag: string;
+                                    customers: number;
+                                }[];
+                            };
+                        };
                     };
                 };
                 /** @description your role does not allow it */
@@ -7409,6 +7629,582 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The flows with their current version’s definition and whether each is switched on. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {flows} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a flow (switched off): trigger, steps, goal, holdout share (docs/flows.md). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        description?: string | null;
+                        /** @description trigger, steps, goal, holdoutShare (docs/flows.md) */
+                        definition: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description the flow */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description invalid_request / invalid_rules (the field says which) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description name taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flows/builtin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The built-in flows ready to switch on (welcome, repeat_cycle, win_back, loyal_welcome, post_complaint). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {builtin: [{key, name, description, flowId, enabled}]} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flows/builtin/{key}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Installs (on first use) and switches on a built-in flow. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the flow */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such built-in flow */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A flow with its versions (who made each, how many entered it, how many are still in it). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the flow and {versions} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such flow */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Rename, redescribe, or change the definition: a changed definition becomes a new version for new entrants; enrolled customers finish on theirs. */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        description?: string | null;
+                        definition?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description the flow */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such flow */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description name taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/flows/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Switch a flow on: its trigger is scanned from now on (it does not reach back into history). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the flow */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such flow */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flows/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Switch a flow off: nobody new enters; customers already in it finish their path. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the flow */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such flow */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flows/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Per version and step: executed, waiting, sent, suppressed (with the policy’s reasons), failed; entered, goal reached, exited; goal conversion vs the holdout (Wilson, Newcombe, p-value). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the report */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description your role does not allow it */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such flow */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A custom event for a customer; flows whose trigger is {type: "event", name} pick it up at their next scan. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        customerId: number;
+                        /** @description the event name a flow trigger listens for, e.g. "attended_signing" */
+                        name: string;
+                        /** @description anything; templates see it as trigger.* */
+                        data?: {
+                            [key: string]: unknown;
+                        };
+                        /**
+                         * Format: date-time
+                         * @description default now
+                         */
+                        occurredAt?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description {id, customerId, name, occurredAt} */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description your role does not allow it, or the customer is not of your stores */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description no such customer */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
