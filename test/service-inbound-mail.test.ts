@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ACTOR } from '../src/auth/index.ts';
+import { eraseCustomer } from '../src/customers/index.ts';
 import type { Database } from '../src/db/index.ts';
 import { receiveEmail } from '../src/service/inbound-mail.ts';
 import { listTicketMessages } from '../src/service/tickets.ts';
@@ -157,5 +158,56 @@ describe('inbound e-mail on real-world-shaped messages', () => {
     );
     expect(second.outcome).toBe('opened');
     expect(second.ticketId).not.toBe(first.ticketId);
+  });
+
+  it('erasing the customer blanks their mails, follow-up answers and satisfaction comments', async () => {
+    const mailed = await receiveEmail(
+      database,
+      CLI_ACTOR,
+      'From: Erika <erika@example.jp>\r\nSubject: 住所変更\r\nMessage-ID: <e-1@example.jp>\r\n\r\n東京都港区1-2-3に引っ越しました',
+    );
+    const customerId = mailed.customerId;
+    await database.db
+      .insertInto('csat_responses')
+      .values({ customer_id: customerId, interaction_id: mailed.ticketId, score: 4, comment: 'エリカより' })
+      .execute();
+    await database.db
+      .insertInto('follow_ups')
+      .values({
+        customer_id: customerId,
+        interaction_id: mailed.ticketId,
+        due_at: new Date(),
+        prompt: 'Last time: 「住所変更」 — how is it now?',
+        state: 'done',
+        answer: '新居は快適',
+      })
+      .execute();
+    await eraseCustomer(database, CLI_ACTOR, customerId, 'customer asked');
+    const text = JSON.stringify([
+      await database.db
+        .selectFrom('ticket_messages')
+        .selectAll()
+        .where('customer_id', '=', customerId)
+        .execute(),
+      await database.db.selectFrom('follow_ups').selectAll().where('customer_id', '=', customerId).execute(),
+      await database.db
+        .selectFrom('csat_responses')
+        .selectAll()
+        .where('customer_id', '=', customerId)
+        .execute(),
+      await database.db
+        .selectFrom('interactions')
+        .selectAll()
+        .where('customer_id', '=', customerId)
+        .execute(),
+    ]);
+    for (const personal of ['erika@example.jp', '港区', '住所変更', '新居', 'エリカ'])
+      expect(text).not.toContain(personal);
+    const score = await database.db
+      .selectFrom('csat_responses')
+      .select('score')
+      .where('customer_id', '=', customerId)
+      .executeTakeFirstOrThrow();
+    expect(score.score).toBe(4);
   });
 });

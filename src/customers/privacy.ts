@@ -326,6 +326,19 @@ export async function eraseCustomer(
       .set({ subject: null })
       .where('customer_id', 'in', ids)
       .executeTakeFirst();
+    // The service desk's conversation, follow-up answers and satisfaction comments are the customer's
+    // words too (and e-mail headers carry their address); the ticket facts stay for the measures.
+    await db
+      .updateTable('ticket_messages')
+      .set({ subject: null, body: null, from_address: null, attachments: '[]' })
+      .where('customer_id', 'in', ids)
+      .execute();
+    await db
+      .updateTable('follow_ups')
+      .set({ prompt: '(erased)', answer: null })
+      .where('customer_id', 'in', ids)
+      .execute();
+    await db.updateTable('csat_responses').set({ comment: null }).where('customer_id', 'in', ids).execute();
     // Amounts and products stay (sales and return rates must not change); a free-text reason may quote
     // the customer, so it goes.
     await db.updateTable('returns').set({ reason: null }).where('customer_id', 'in', ids).execute();
