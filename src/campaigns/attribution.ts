@@ -83,6 +83,9 @@ with c as (
          coalesce(k.send_started_at, (select min(t.sent_at) from touches t where t.campaign_id = k.id)) as started_at
   from campaigns k where k.id = ${campaignId}
 ),
+goals as materialized (
+  select id, goal_kind, goal_product_ids, goal_category, goal_window_days from campaigns
+),
 members as (
   select r.customer_id, r.variant, r.holdout from campaign_recipients r
   where r.campaign_id = ${campaignId} and (r.holdout or r.state = 'sent')
@@ -110,7 +113,7 @@ candidates as (
   from window_orders w
   join touches t on t.customer_id = w.customer_id and t.campaign_id is not null
    and t.sent_at <= w.ordered_at and t.sent_at <= ${asOf}
-  join campaigns k on k.id = t.campaign_id
+  join goals k on k.id = t.campaign_id
   where w.ordered_at < t.sent_at + k.goal_window_days * interval '1 day' and ${orderMatches('k', { customer: 'w.customer_id', id: 'w.order_id' })}
   union all
   select w.customer_id, w.variant, w.order_id, a.anchor_at, 0, ${campaignId}

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { type Actor, requireCustomerInScope, requirePermission } from '../../auth/index.ts';
+import { type Actor, customerInStores, requireCustomerInScope, requirePermission } from '../../auth/index.ts';
 import { customer360 } from '../../customers/index.ts';
 import type { Database } from '../../db/index.ts';
 import { csvLine } from '../../demo/index.ts';
@@ -35,7 +35,7 @@ export type CallListRow = {
   script: string;
 };
 
-/** The call list of a phone campaign: every recipient put on it, with their context. */
+/** The call list of a phone campaign: every recipient put on it (of the caller's stores), with their context. */
 export async function callList(database: Database, actor: Actor, campaignId: number): Promise<CallListRow[]> {
   requirePermission(actor, 'campaigns:write');
   const campaign = await getCampaign(database, campaignId);
@@ -47,6 +47,8 @@ export async function callList(database: Database, actor: Actor, campaignId: num
     .select(['customer_id', 'variant'])
     .where('campaign_id', '=', campaignId)
     .where('state', '=', 'sent')
+    // Staff limited to some stores get their stores' customers only.
+    .where(customerInStores(actor, sql.ref('customer_id')))
     .orderBy('customer_id')
     .execute();
   const variant = campaign.variants[0]!;
