@@ -459,7 +459,9 @@ export async function cloneCampaign(
   const parsed = parseCampaignInput(CloneInput, rawChanges ?? {});
   // Only the fields the caller gave: the schema's defaults (goal, holdout, seed…) must not replace the source's.
   const given = new Set(Object.keys((rawChanges ?? {}) as Record<string, unknown>));
-  const changes = Object.fromEntries(Object.entries(parsed).filter(([key]) => given.has(key))) as typeof parsed;
+  const changes = Object.fromEntries(
+    Object.entries(parsed).filter(([key]) => given.has(key)),
+  ) as typeof parsed;
   const base: CampaignInput = {
     name: `${source.name} (v2)`,
     description: source.description ?? undefined,
