@@ -5,7 +5,6 @@ import { createCustomer } from '../customers/index.ts';
 import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import { CsatAnswer, csatFormHtml, csatLink, csatTicket, recordCsat } from '../service/csat.ts';
-import { escalateBreaches } from '../service/escalation.ts';
 import { answerFollowUp, customerOfFollowUp, FollowUpAnswer, listFollowUps } from '../service/follow-up.ts';
 import { receiveEmail } from '../service/inbound-mail.ts';
 import { INTERACTION_CHANNELS, INTERACTION_KINDS, INTERACTION_STATUSES } from '../service/interactions.ts';
@@ -21,7 +20,6 @@ import {
   listTeams,
   listTicketMessages,
   listTickets,
-  loadSlaTickets,
   NoteInput,
   openTicket,
   ReplyInput,
@@ -305,11 +303,6 @@ export const ticketRoutes: RouteModule = (app, { database }) => {
     return responseTimeRetention(database, query);
   });
 
-  app.post('/api/tickets/escalate', allow('service:manage'), async () => {
-    const escalations = await escalateBreaches(database, new Date(), await loadSlaTickets(database));
-    return { escalations };
-  });
-
   app.get('/api/teams', allow('customers:read'), async () => ({ teams: await listTeams(database) }));
 
   app.post('/api/teams', allow('service:manage'), async (request, reply) => {
@@ -530,14 +523,6 @@ export const ticketRouteDocs: RouteDoc[] = [
       'Response time ↔ retention: customers bucketed by their first ticket’s first-response time, repeat purchase (90/180 days) and churn per bucket with Wilson intervals.',
     query: RetentionQuery,
     responses: { 200: '{from, to, asOf, churnDays, channels, buckets}', 400: 'a parameter is invalid' },
-  },
-  {
-    method: 'POST',
-    path: '/api/tickets/escalate',
-    tag: 'service desk',
-    summary:
-      'Run the escalation job now: every unfinished ticket with a breached SLA clock not escalated before is escalated to the assignee’s manager.',
-    responses: { 200: '{escalations}: the new ones', 403: 'not allowed (service:manage)' },
   },
   {
     method: 'GET',
