@@ -182,10 +182,6 @@ describe('scenario 3: was it better than last time?', () => {
       headers,
       payload: {
         name: 'spring notebook 2026',
-        // Repeated only because of the clone bug below: a clone should keep these from version 1.
-        goal: { kind: 'product', skus: ['NOTEBOOK'], windowDays: 30 },
-        holdoutShare: 0.2,
-        seed: 2025,
         variants: [
           {
             code: 'A',
@@ -245,11 +241,9 @@ describe('scenario 3: was it better than last time?', () => {
     expect(text).toContain('spring notebook 2025');
     expect(text).toMatch(/Difference of response rates \(this − previous\): \+7\.50 pt/);
   });
-  // KNOWN BUG (src/campaigns/campaigns.ts, CloneInput): the clone's optional fields keep their zod defaults, so
-  // a clone that changes only the name or the offer gets goal "any purchase within 30 days", holdout 0 and
-  // seed 1 instead of the source's — version 2 would not be measured like version 1. `.fails` marks the bug;
-  // when it is fixed this test starts failing: drop `.fails`, and the repeated settings in the clone above.
-  it.fails('a clone that changes only the offer keeps the goal, holdout and seed of the source', async () => {
+  // A clone that changes only the offer must keep the source's goal, holdout and seed, or version 2 would not
+  // be measured like version 1.
+  it('a clone that changes only the offer keeps the goal, holdout and seed of the source', async () => {
     const source = await app.inject({
       method: 'POST',
       url: '/api/campaigns',
