@@ -2,6 +2,7 @@ import type { Transporter } from 'nodemailer';
 import { signLink } from '../auth/index.ts';
 import type { Campaign, CampaignVariant } from '../campaigns/campaigns.ts';
 import { classifySmtpError, DEFAULT_FROM, publicUrl, smtpTransport } from '../campaigns/channels/email.ts';
+import { addressOf, composeMessage } from '../campaigns/channels/mime.ts';
 import {
   type CompiledVariant,
   compileVariant,
@@ -14,7 +15,8 @@ import type { Database } from '../db/index.ts';
 import type { SendStep } from './definition.ts';
 
 /**
- * A flow's step mail, sent with the campaigns' e-mail pieces: the pooled SMTP transport, the Liquid
+ * A flow's step mail, sent with the campaigns' e-mail pieces: the pooled SMTP transport, the MIME
+ * composer (campaigns/channels/mime.ts), the Liquid
  * templates and personalisation (the same variables as campaign mails, plus `flow.name`), the text→HTML
  * part, the signed one-click unsubscribe link (List-Unsubscribe + List-Unsubscribe-Post) and the SMTP
  * error classification (5xx bounce, anything else transient).
@@ -79,6 +81,7 @@ export function smtpStepMailer(database: Database, options: SmtpStepMailerOption
     });
   const owns = options.transport === undefined;
   const from = options.from ?? process.env.KIZUNA_MAIL_FROM ?? DEFAULT_FROM;
+  const envelopeFrom = addressOf(from);
   const compiled = new Map<
     string,
     { source: Campaign; variant: CampaignVariant; templates: CompiledVariant }
@@ -132,17 +135,20 @@ export function smtpStepMailer(database: Database, options: SmtpStepMailerOption
           const message = renderVariant(templates, scope);
           try {
             await transport.sendMail({
-              from,
-              to: person.name ? { name: person.name, address: person.email } : person.email,
-              subject: message.subject,
-              text: message.text,
-              html: message.html ?? textToHtml(message.text),
-              messageId: stepMessageId(mail.enrollmentId, mail.stepIndex),
-              headers: {
-                'List-Unsubscribe': `<${link}>`,
-                'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-                'X-Kizuna-Flow': String(mail.flowId),
-              },
+              envelope: { from: envelopeFrom, to: [person.email] },
+              raw: composeMessage({
+                from,
+                to: { name: person.name, address: person.email },
+                subject: message.subject,
+                text: message.text,
+                html: message.html ?? textToHtml(message.text),
+                messageId: stepMessageId(mail.enrollmentId, mail.stepIndex),
+                headers: {
+                  'List-Unsubscribe': `<${link}>`,
+                  'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+                  'X-Kizuna-Flow': String(mail.flowId),
+                },
+              }),
             });
             return { ...base, outcome: 'sent', subject: message.subject };
           } catch (error) {
