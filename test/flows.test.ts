@@ -554,3 +554,59 @@ describe('holdout: seeded and reproducible', () => {
     expect(jobs.rows[0]!.n).toBe(0);
   });
 });
+
+describe('concurrent workers (FOR UPDATE SKIP LOCKED)', () => {
+  let database: Database;
+  const clock = new SimulatedClock(START);
+
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    await loadCustomers(
+      database,
+      Array.from({ length: 60 }, (_, i) => ({ id: i + 1, name: `W${i + 1}`, consents: { email: true } })),
+    );
+    const flow = await createFlow(
+      database,
+      {
+        name: 'Parallel',
+        definition: {
+          trigger: { type: 'event', name: 'go' },
+          steps: [
+            { kind: 'send', subject: 'One', bodyText: 'one' },
+            { kind: 'tag', add: ['done'] },
+          ],
+        },
+      },
+      CLI_ACTOR,
+    );
+    await setFlowEnabled(database, flow.id, true, clock);
+  });
+  afterAll(() => database.close());
+
+  it('three workers at once run every step exactly once', async () => {
+    clock.advance({ seconds: 1 });
+    await database.db
+      .insertInto('flow_events')
+      .values(
+        Array.from({ length: 60 }, (_, i) => ({ customer_id: i + 1, name: 'go', occurred_at: clock.now() })),
+      )
+      .execute();
+    clock.advance({ seconds: 1 });
+    const mailer = recordingMailer();
+    await tick(database, { clock, mailer, maxBatches: 0 }); // the scan only
+    const results = await Promise.all(
+      ['a', 'b', 'c'].map((w) => tick(database, { clock, mailer, workerId: w, batchSize: 7, scan: false })),
+    );
+    expect(results.reduce((s, r) => s + r.executed, 0)).toBe(120);
+    const ids = mailer.sent.map((m) => m.customerId).sort((x, y) => x - y);
+    expect(ids).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    const touches = await sql<{ n: number; customers: number }>`
+      select count(*)::int as n, count(distinct customer_id)::int as customers from touches`.execute(
+      database.db,
+    );
+    expect(touches.rows[0]).toEqual({ n: 60, customers: 60 });
+    const jobs = await sql<{ state: string; n: number }>`
+      select state, count(*)::int as n from flow_jobs group by state`.execute(database.db);
+    expect(jobs.rows).toEqual([{ state: 'done', n: 120 }]);
+  });
+});
