@@ -135,4 +135,66 @@ describe('flows API', () => {
     const enable = await app.inject({ method: 'POST', url: `/api/flows/${flowId}/enable`, headers: agent });
     expect(enable.statusCode).toBe(403);
   });
+
+  it('lists flow tasks for the caller’s stores and marks one done with its outcome', async () => {
+    const taskFlow = await app.inject({
+      method: 'POST',
+      url: '/api/flows',
+      headers: owner,
+      payload: {
+        name: 'Call after the fair',
+        definition: {
+          trigger: { type: 'event', name: 'fair' },
+          steps: [{ kind: 'task', title: 'Call to thank', prompt: 'Not a sales call', dueDays: 1 }],
+        },
+      },
+    });
+    const id = taskFlow.json().id;
+    await app.inject({ method: 'POST', url: `/api/flows/${id}/enable`, headers: owner });
+    await app.inject({
+      method: 'POST',
+      url: '/api/events',
+      headers: owner,
+      payload: { customerId: 2, name: 'fair', occurredAt: new Date(Date.now() + 1000).toISOString() },
+    });
+    await tick(database, {
+      clock: new SimulatedClock(new Date(Date.now() + 60_000)),
+      mailer: recordingMailer(),
+    });
+    const listed = await app.inject({ method: 'GET', url: '/api/flow-tasks', headers: owner });
+    expect(
+      listed.json().tasks.map((t: { customerId: number; title: string }) => [t.customerId, t.title]),
+    ).toEqual([[2, 'Call to thank']]);
+    const store = await database.db
+      .insertInto('stores')
+      .values({ code: 'OTHER', name: 'Other store' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const elsewhere = await tokenHeaders(database, 'store_staff', { storeIds: [Number(store.id)] });
+    const hidden = await app.inject({ method: 'GET', url: '/api/flow-tasks', headers: elsewhere });
+    expect(hidden.json().tasks).toEqual([]);
+    const taskId = listed.json().tasks[0].id;
+    const refused = await app.inject({
+      method: 'POST',
+      url: `/api/flow-tasks/${taskId}/done`,
+      headers: elsewhere,
+      payload: { outcome: 'x' },
+    });
+    expect(refused.statusCode).toBe(404);
+    const done = await app.inject({
+      method: 'POST',
+      url: `/api/flow-tasks/${taskId}/done`,
+      headers: owner,
+      payload: { outcome: 'Happy with the signed copy' },
+    });
+    expect(done.statusCode).toBe(200);
+    expect(done.json()).toMatchObject({ state: 'done', outcome: 'Happy with the signed copy' });
+    const again = await app.inject({
+      method: 'POST',
+      url: `/api/flow-tasks/${taskId}/done`,
+      headers: owner,
+      payload: { outcome: 'again' },
+    });
+    expect(again.statusCode).toBe(409);
+  });
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   BUILTIN_FLOWS,
   builtinFlow,
+  completeFlowTask,
   createFlow,
   EventInput,
   enableBuiltinFlow,
@@ -11,8 +12,11 @@ import {
   flowVersions,
   getFlow,
   listFlows,
+  listFlowTasks,
   recordEvent,
   setFlowEnabled,
+  TaskDone,
+  TaskQuery,
   updateFlow,
 } from '../flows/index.ts';
 import type { RouteDoc } from './openapi.ts';
@@ -24,6 +28,7 @@ export const FlowParams = z.object({ id: z.string().regex(/^[1-9]\d{0,14}$/, 'mu
 export const BuiltinParams = z.object({
   key: z.string().regex(/^[a-z_]{1,40}$/, 'must be a built-in flow key (GET /api/flows/builtin)'),
 });
+export const TaskParams = z.object({ id: z.string().regex(/^[1-9]\d{0,14}$/, 'must be a task id') });
 const flowId = (params: unknown) => Number(parseInput(FlowParams, params).id);
 
 /**
@@ -88,6 +93,17 @@ export const flowRoutes: RouteModule = (app, { database }) => {
   app.get('/api/flows/:id/report', allow('reports:read'), async (request) =>
     flowReport(database, flowId(request.params)),
   );
+
+  app.get('/api/flow-tasks', allow('customers:read', { personalData: true }), async (request) => ({
+    tasks: await listFlowTasks(database, actorOf(request), request.query),
+  }));
+
+  app.post('/api/flow-tasks/:id/done', allow('interactions:write'), async (request) => {
+    const { id } = parseInput(TaskParams, request.params);
+    const task = await completeFlowTask(database, actorOf(request), Number(id), request.body);
+    request.audit.target = `customer ${task.customerId}`;
+    return task;
+  });
 
   app.post('/api/events', allow('customers:write'), async (request, reply) => {
     const event = await recordEvent(database, actorOf(request), request.body);
@@ -178,6 +194,30 @@ export const flowRouteDocs: RouteDoc[] = [
       'Per version and step: executed, waiting, sent, suppressed (with the policy’s reasons), failed; entered, goal reached, exited; goal conversion vs the holdout (Wilson, Newcombe, p-value).',
     params: FlowParams,
     responses: { 200: 'the report', 403: REFUSED, 404: NOT_FOUND },
+  },
+  {
+    method: 'GET',
+    path: '/api/flow-tasks',
+    tag: 'flows',
+    summary:
+      'Staff tasks created by flows for the caller’s stores’ customers, due first (purpose follow-up).',
+    query: TaskQuery,
+    responses: { 200: '{tasks}', 400: 'invalid_request', 403: REFUSED },
+  },
+  {
+    method: 'POST',
+    path: '/api/flow-tasks/:id/done',
+    tag: 'flows',
+    summary: 'Mark a flow task done with its outcome (what the customer said).',
+    params: TaskParams,
+    body: TaskDone,
+    responses: {
+      200: 'the task',
+      400: 'invalid_request',
+      403: REFUSED,
+      404: 'no such task',
+      409: 'already done or cancelled',
+    },
   },
   {
     method: 'POST',

@@ -17,5 +17,6 @@ export {
 export { type StepMailer, smtpStepMailer, stepMessageId } from './mailer.ts';
 export { type FlowReport, flowReport, renderFlowReport } from './report.ts';
 export { claimJobs } from './scheduler.ts';
+export { completeFlowTask, type FlowTask, listFlowTasks, TaskDone, TaskQuery } from './tasks.ts';
 export { scanTriggers } from './triggers.ts';
 export { runWorker, type TickResult, tick, type WorkerOptions } from './worker.ts';
