@@ -12,6 +12,7 @@ import { KIND_NAMES, type KindName, openFileSource, type RecordSource } from '..
 import { registerAccountCommands } from './accounts-command.ts';
 import { registerAnalyticsCommands } from './analytics-command.ts';
 import { registerCampaignCommand } from './campaign-command.ts';
+import { registerCampaignReportCommand } from './campaign-report-command.ts';
 import { registerClvCommand } from './clv-command.ts';
 import { registerCustomerCommand } from './customer-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
@@ -186,6 +187,7 @@ function buildProgram(): Command {
   registerTicketCommand(program);
   registerSlaCommand(program);
   registerCampaignCommand(program);
+  registerCampaignReportCommand(program);
   registerFlowCommand(program);
   return program;
 }
