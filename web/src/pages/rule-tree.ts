@@ -1,4 +1,4 @@
-import type { ConditionDescription, RuleNode } from '../api/types';
+import type { ConditionDescription, RuleNode } from '../api/types.ts';
 
 // The rule builder's own model: groups and conditions with ids (for React keys) and a "not" switch on
 // each, turned into the server's rule tree ({op: and|or, children} / {op: not, child} / {kind, …}).
