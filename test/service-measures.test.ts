@@ -123,8 +123,9 @@ describe('agent measures and return after contact', () => {
     // Orders. Every contacted customer last bought on 2024-12-20: recency 0–30 days on their index day,
     // no tier snapshot → stratum none/0-30.
     for (const c of [c1, c2, c3, c4]) await order(database, c, '2024-12-20T03:00:00Z');
-    await order(database, c1, '2025-02-10T03:00:00Z'); // within 90 days after 2025-01-07
-    await order(database, c2, '2025-05-01T03:00:00Z'); // ~112 days after 2025-01-09: 180 yes, 90 no
+    // Resolutions on Mon 01-06, Wed 01-08 and Thu 01-09: the index day is the next Monday, 2025-01-13.
+    await order(database, c1, '2025-02-10T03:00:00Z'); // 28 days after the index: 90 yes
+    await order(database, c2, '2025-05-01T03:00:00Z'); // 108 days: 180 yes, 90 no
     // The comparison pool: no interaction at all.
     const p1 = await customer(database, 'p1');
     const p2 = await customer(database, 'p2');
@@ -174,9 +175,10 @@ describe('agent measures and return after contact', () => {
     expect(m.total.firstResponseMinutes.median).toBeCloseTo(90, 9);
     expect(m.total.firstResponseMinutes.p90).toBeCloseTo(288, 9);
 
-    // Return after contact. Contacted: c1 (A, index 2025-01-06), c2 (A, 01-08), c4 (B, 01-09); c3's ticket
-    // is not resolved. Each index day's cell none/0-30 holds p1 and p2 (c1–c4 had contact, p3 is in
-    // another cell, p4 did not exist yet): comparison rate 1/2 in both windows.
+    // Return after contact. Contacted: c1 and c2 (A), c4 (B), all with index day 2025-01-13; c3's ticket
+    // is not resolved. The cell none/0-30 on that day holds p1 and p2 (c1–c4 had contact, p3 is in
+    // another cell — its last order before the index is from June — and p4 did not exist yet):
+    // comparison rate 1/2 in both windows.
     const [a90, a180] = a.returnAfterContact;
     expect(a90).toMatchObject({ days: 90, eligible: 2, matched: 2, unmatched: 0, returned: 1, rate: 0.5 });
     expect(a90!.comparisonRate).toBe(0.5);
@@ -197,7 +199,7 @@ describe('agent measures and return after contact', () => {
   });
 
   it('counts a window only once it has ended', async () => {
-    // asOf 2025-06-01: the 90-day windows (ending April) are over, the 180-day ones (July) are not.
+    // asOf 2025-06-01: the 90-day windows (ending 2025-04-13) are over, the 180-day ones (July) are not.
     const m = await serviceMeasures(database, {
       from: at('2025-01-01T00:00:00Z'),
       to: at('2025-02-01T00:00:00Z'),

@@ -18,12 +18,12 @@ import { loadSlaTickets } from './tickets.ts';
  *   customer left out), for tickets an SLA policy covers.
  * - SLA attainment per clock: met / (met + breached) among the tickets whose clock has stopped or is late.
  * - Return rate after contact: the customers whose first ticket resolved in [from, to) was this group's;
- *   index day = the day of that resolution (UTC); returned = an order in the W days after the index day
- *   (from the next day 00:00 UTC, W = 90 and 180); counted only when the window has ended by asOf. The
- *   comparison: customers with no interaction from 180 days before the index day to the window's end,
- *   matched exactly on the tier of their last tier snapshot before the index day and on recency (days
- *   since their last order before the index day: none, 0–30, 31–90, 91–180, 181–365, > 365), on the
- *   same index day. The comparison rate is the contacted customers' cells' rates averaged over the
+ *   index day = the Monday after the week of that resolution (00:00 UTC: weeks keep the comparison query
+ *   to one pass per week, not per day); returned = an order in the W days from the index day (W = 90 and
+ *   180); counted only when the window has ended by asOf. The comparison: customers with no interaction
+ *   from 180 days before the index day to the window's end, matched exactly on the tier of their last
+ *   tier snapshot before the index day and on recency (days since their last order before the index
+ *   day: none, 0–30, 31–90, 91–180, 181–365, > 365), on the same index day. The comparison rate is the contacted customers' cells' rates averaged over the
  *   contacted customers (direct standardisation); contacted customers whose cell has no comparison
  *   customer are left out of both rates and counted as unmatched.
  */
@@ -149,24 +149,30 @@ type ContactedRow = {
 
 type CellRow = { day: Date; stratum: string; n90: number; k90: number; n180: number; k180: number };
 
-/** The recency bucket of days since the last order before `day` (SQL), with the tier: the stratum. */
-const stratumSql = (customerId: ReturnType<typeof sql.ref>, day: ReturnType<typeof sql.ref>) => sql<string>`
+type SqlRef = ReturnType<typeof sql.ref>;
+
+/** The recency bucket of days from the last order before `day` (null: never bought). */
+const recencySql = (last: SqlRef | ReturnType<typeof sql>, day: SqlRef) => sql<string>`case
+  when ${last} is null then 'never'
+  when ${day} - ${last} <= interval '30 days' then '0-30'
+  when ${day} - ${last} <= interval '90 days' then '31-90'
+  when ${day} - ${last} <= interval '180 days' then '91-180'
+  when ${day} - ${last} <= interval '365 days' then '181-365'
+  else '>365' end`;
+
+/** The tier of the last tier snapshot before `day` ('none' without one). */
+const tierSql = (customerId: SqlRef, day: SqlRef) => sql<string>`
   coalesce((select ts.tier from tier_snapshots ts
             where ts.customer_id = ${customerId} and ts.period_end < ${day}::date
-            order by ts.period_end desc limit 1), 'none')
-  || '/' ||
-  coalesce((select case
-              when ${day} - max(o.ordered_at) <= interval '30 days' then '0-30'
-              when ${day} - max(o.ordered_at) <= interval '90 days' then '31-90'
-              when ${day} - max(o.ordered_at) <= interval '180 days' then '91-180'
-              when ${day} - max(o.ordered_at) <= interval '365 days' then '181-365'
-              else '>365' end
-            from orders o where o.customer_id = ${customerId} and o.ordered_at < ${day}), 'never')`;
+            order by ts.period_end desc limit 1), 'none')`;
 
-const returnedSql = (customerId: ReturnType<typeof sql.ref>, day: ReturnType<typeof sql.ref>, days: number) =>
+/** The matching stratum: tier and recency at `day`. */
+const stratumSql = (customerId: SqlRef, day: SqlRef) => sql<string>`${tierSql(customerId, day)} || '/' ||
+  ${recencySql(sql`(select max(o.ordered_at) from orders o where o.customer_id = ${customerId} and o.ordered_at < ${day})`, day)}`;
+
+const returnedSql = (customerId: SqlRef, day: SqlRef, days: number) =>
   sql<boolean>`exists (select 1 from orders o where o.customer_id = ${customerId}
-    and o.ordered_at >= ${day} + interval '1 day'
-    and o.ordered_at < ${day} + interval '1 day' + make_interval(days => ${days}))`;
+    and o.ordered_at >= ${day} and o.ordered_at < ${day} + make_interval(days => ${days}))`;
 
 /**
  * Return after contact for the customers whose first ticket resolved in [from, to), by the group of that
@@ -182,7 +188,7 @@ async function returnAfterContact(
   const contacted = await sql<ContactedRow>`
     with first_resolved as (
       select distinct on (customer_id) customer_id, ${sql.ref(groupColumn)} as group_id,
-             date_trunc('day', resolved_at, 'UTC') as day
+             date_trunc('week', resolved_at, 'UTC') + interval '7 days' as day
       from interactions
       where resolved_at >= ${from} and resolved_at < ${to}
       order by customer_id, resolved_at, id
@@ -196,7 +202,7 @@ async function returnAfterContact(
     where c.merged_into_customer_id is null
     order by f.customer_id`.execute(database.db);
   const days = [...new Set(contacted.rows.map((r) => r.day.getTime()))]
-    .filter((t) => t + (1 + RETURN_WINDOWS[0]) * DAY_MS <= asOf.getTime())
+    .filter((t) => t + RETURN_WINDOWS[0] * DAY_MS <= asOf.getTime())
     .map((t) => new Date(t));
   const cells = new Map<string, CellRow>();
   if (days.length === 0) return { contacted: contacted.rows, cells };
@@ -204,18 +210,24 @@ async function returnAfterContact(
   const pool = await sql<CellRow>`
     with days (day) as (values ${dayList}),
     pool as (
+      -- One pass over each customer's orders and contacts per index day (index range scans).
       select d.day, c.id,
-             ${stratumSql(sql.ref('c.id'), sql.ref('d.day'))} as stratum,
-             ${returnedSql(sql.ref('c.id'), sql.ref('d.day'), 90)} as r90,
-             ${returnedSql(sql.ref('c.id'), sql.ref('d.day'), 180)} as r180,
-             not exists (select 1 from interactions i where i.customer_id = c.id
-                         and i.opened_at >= d.day - interval '180 days'
-                         and i.opened_at < d.day + interval '91 days') as clean90,
-             not exists (select 1 from interactions i where i.customer_id = c.id
-                         and i.opened_at >= d.day - interval '180 days'
-                         and i.opened_at < d.day + interval '181 days') as clean180
+             ${tierSql(sql.ref('c.id'), sql.ref('d.day'))} || '/' || ${recencySql(sql.ref('o.last'), sql.ref('d.day'))} as stratum,
+             coalesce(o.r90, false) as r90,
+             coalesce(o.r180, false) as r180,
+             i.n90 = 0 as clean90,
+             i.n180 = 0 as clean180
       from days d
       cross join customers c
+      cross join lateral (
+        select max(ordered_at) filter (where ordered_at < d.day) as last,
+               bool_or(ordered_at >= d.day and ordered_at < d.day + interval '90 days') as r90,
+               bool_or(ordered_at >= d.day) as r180
+        from orders where customer_id = c.id and ordered_at < d.day + interval '180 days') o
+      cross join lateral (
+        select count(*) filter (where opened_at < d.day + interval '90 days') as n90, count(*) as n180
+        from interactions where customer_id = c.id
+          and opened_at >= d.day - interval '180 days' and opened_at < d.day + interval '180 days') i
       where c.created_at < d.day and c.merged_into_customer_id is null and c.erased_at is null
     )
     select day, stratum,
@@ -235,7 +247,7 @@ function summariseReturn(
   asOf: Date,
 ): ReturnAfterContact[] {
   return RETURN_WINDOWS.map((days) => {
-    const eligible = rows.filter((r) => r.day.getTime() + (1 + days) * DAY_MS <= asOf.getTime());
+    const eligible = rows.filter((r) => r.day.getTime() + days * DAY_MS <= asOf.getTime());
     let matched = 0;
     let returned = 0;
     let comparisonSum = 0;
