@@ -82,7 +82,8 @@ create table campaign_recipients (
   primary key (campaign_id, customer_id),
   check ((variant is null) = holdout)
 );
-create index campaign_recipients_state_idx on campaign_recipients (campaign_id, state);
+-- The sender claims pending rows in customer order: read from this index without a sort.
+create index campaign_recipients_state_idx on campaign_recipients (campaign_id, state, customer_id);
 create index campaign_recipients_customer_idx on campaign_recipients (customer_id);
 
 alter table touches add column campaign_id bigint references campaigns (id);
