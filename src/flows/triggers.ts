@@ -22,6 +22,8 @@ import { type Flow, listFlows } from './flows.ts';
  * hash — below the share holds the customer out; a holdout is recorded (state 'held_out') and gets no job.
  */
 export const LOOKBACK_DAYS = 2;
+const WHOLE_BASE_TRIGGERS = new Set(['lapsed', 'birthday', 'anniversary', 'tier_change', 'segment_entered']);
+const WHOLE_BASE_INTERVAL_MS = 3_600_000;
 const DAY = 86_400_000;
 
 type Candidates = RawBuilder<{
@@ -241,6 +243,12 @@ export async function scanTriggers(database: Database, clock: Clock): Promise<Sc
     const scanned = mark?.scanned_until ?? enabledAt;
     const from = new Date(Math.max(enabledAt.getTime(), scanned.getTime() - LOOKBACK_DAYS * DAY));
     const trigger = flow.definition.trigger;
+    // Triggers that read every customer (not just what changed) are scanned at most hourly; skipping a
+    // scan loses nothing, since the next one covers the window from the unchanged watermark.
+    if (WHOLE_BASE_TRIGGERS.has(trigger.type) && now.getTime() - scanned.getTime() < WHOLE_BASE_INTERVAL_MS) {
+      results.push({ flowId: flow.id, name: flow.name, entered: 0 });
+      continue;
+    }
     let entered = 0;
     if (trigger.type === 'segment_entered') {
       entered = await segmentEntries(
