@@ -13,19 +13,24 @@ import {
   Title,
 } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
+import { lazy, Suspense } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, Navigate, Route, Routes, useLocation } from 'react-router';
 import { useAuth, useStaff } from './auth';
 import { type Language, setLanguage } from './i18n';
-import { CampaignsPage } from './pages/Campaigns';
 import { Customer360Page } from './pages/Customer360';
 import { CustomersPage } from './pages/Customers';
-import { DashboardPage } from './pages/Dashboard';
-import { ImportPage } from './pages/Import';
-import { MailCatcherPage } from './pages/MailCatcher';
-import { SegmentsPage } from './pages/Segments';
 import { ChangePasswordPage, SignInPage } from './pages/SignIn';
 import type { Permission } from './permissions';
+
+// Pages a role may never open, and the charts only the dashboard draws, load when first visited.
+const DashboardPage = lazy(() => import('./pages/Dashboard').then((m) => ({ default: m.DashboardPage })));
+const SegmentsPage = lazy(() => import('./pages/Segments').then((m) => ({ default: m.SegmentsPage })));
+const CampaignsPage = lazy(() => import('./pages/Campaigns').then((m) => ({ default: m.CampaignsPage })));
+const ImportPage = lazy(() => import('./pages/Import').then((m) => ({ default: m.ImportPage })));
+const MailCatcherPage = lazy(() =>
+  import('./pages/MailCatcher').then((m) => ({ default: m.MailCatcherPage })),
+);
 
 type NavItem = { to: string; label: string; permission: Permission };
 const NAV: readonly NavItem[] = [
@@ -126,16 +131,21 @@ function Shell() {
         ))}
       </AppShell.Navbar>
       <AppShell.Main>
-        <Routes>
-          <Route path="/" element={can('reports:read') ? <DashboardPage /> : <Navigate to="/customers" />} />
-          <Route path="/customers" element={<CustomersPage />} />
-          <Route path="/customers/:id" element={<Customer360Page />} />
-          <Route path="/segments" element={<SegmentsPage />} />
-          <Route path="/campaigns/*" element={<CampaignsPage />} />
-          <Route path="/import" element={<ImportPage />} />
-          <Route path="/mails" element={<MailCatcherPage />} />
-          <Route path="*" element={<NotFound />} />
-        </Routes>
+        <Suspense fallback={<Loader aria-label={t('loading')} />}>
+          <Routes>
+            <Route
+              path="/"
+              element={can('reports:read') ? <DashboardPage /> : <Navigate to="/customers" />}
+            />
+            <Route path="/customers" element={<CustomersPage />} />
+            <Route path="/customers/:id" element={<Customer360Page />} />
+            <Route path="/segments" element={<SegmentsPage />} />
+            <Route path="/campaigns/*" element={<CampaignsPage />} />
+            <Route path="/import" element={<ImportPage />} />
+            <Route path="/mails" element={<MailCatcherPage />} />
+            <Route path="*" element={<NotFound />} />
+          </Routes>
+        </Suspense>
       </AppShell.Main>
     </AppShell>
   );

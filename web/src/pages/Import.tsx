@@ -99,7 +99,7 @@ export function ImportPage() {
 
   // A running job is asked for its progress every half second until it is done.
   useEffect(() => {
-    if (!job || job.status !== 'running') return;
+    if (job?.status !== 'running') return;
     const timer = setTimeout(() => {
       ok<ImportJob>(api.GET('/api/imports/{id}', { params: { path: { id: job.id } } }))
         .then(setJob)
