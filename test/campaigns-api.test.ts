@@ -138,7 +138,8 @@ describe('campaign API', () => {
     expect(cancelSent.statusCode).toBe(409);
     const cancelled = await post(`/api/campaigns/${v1.id}/cancel`, {});
     expect(cancelled.json().status).toBe('cancelled');
-    const sendCancelled = await post(`/api/campaigns/${v1.id}/send`, { wait: true });
+    const sendCancelled = await post(`/api/campaigns/${v1.id}/send`, {});
     expect(sendCancelled.statusCode).toBe(409);
+    expect(sendCancelled.json().error.code).toBe('campaign_cancelled');
   });
 });

@@ -161,6 +161,34 @@ describe('assignment: seeded, stratified holdout and weighted variants', () => {
     expect(again).toEqual(first.summary);
   });
 
+  it('throttles to the rate asked for', async () => {
+    const { campaign, rows } = await assigned('throttled', 11);
+    const reachable = rows.filter((r) => !r.holdout).length;
+    // Only the first 30 customers are sent now: the rest are parked as suppressed by hand.
+    const first = rows
+      .filter((r) => !r.holdout)
+      .slice(0, 30)
+      .map((r) => r.customer_id);
+    await database.db
+      .updateTable('campaign_recipients')
+      .set({ state: 'suppressed', reason: 'test' })
+      .where('campaign_id', '=', campaign.id)
+      .where('state', '=', 'pending')
+      .where('customer_id', 'not in', first)
+      .execute();
+    expect(reachable).toBeGreaterThan(30);
+    const sender = recordingSender();
+    const started = performance.now();
+    const result = await sendCampaign(database, CLI_ACTOR, campaign.id, {
+      senders: { email: sender },
+      ratePerSecond: 20,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    expect(result.sent).toBe(30);
+    // 30 messages at 20 per second: at least 1.5 s (less a scheduling tolerance).
+    expect(seconds).toBeGreaterThan(1.35);
+  });
+
   it('the holdout receives nothing', async () => {
     const { campaign, rows } = await assigned('holdout gets nothing', 3);
     const sender = recordingSender();

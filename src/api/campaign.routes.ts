@@ -28,6 +28,7 @@ import {
   updateContactPolicy,
 } from '../campaigns/index.ts';
 import type { Database } from '../db/index.ts';
+import { KizunaError } from '../errors.ts';
 import type { RouteDoc } from './openapi.ts';
 import { actorOf, allow, publicRoute } from './policy.ts';
 import type { RouteModule } from './route-module.ts';
@@ -147,7 +148,10 @@ export const campaignRoutes: RouteModule = (app, { database }) => {
     if (current && !current.finished && !current.error) {
       return reply.code(202).send({ campaignId: id, running: true, status: `/api/campaigns/${id}/status` });
     }
-    await getCampaign(database, id);
+    const campaign = await getCampaign(database, id);
+    if (campaign.status === 'cancelled') {
+      throw new KizunaError('campaign_cancelled', `Campaign ${id} was cancelled`, { status: 409 });
+    }
     const senders = defaultSenders(database);
     const result = sendCampaign(database, actor, id, {
       senders: senders.senders,
