@@ -79,7 +79,7 @@ type Shop = {
     }[];
     interactions: {
       kind: 'complaint' | 'inquiry';
-      status: 'open' | 'waiting' | 'resolved' | 'closed';
+      status: 'new' | 'open' | 'waiting' | 'resolved' | 'closed';
       offset: number;
       store: number | null;
     }[];
@@ -143,7 +143,13 @@ const customerArb = fc.record({
   interactions: fc.array(
     fc.record({
       kind: fc.constantFrom('complaint' as const, 'inquiry' as const),
-      status: fc.constantFrom('open' as const, 'waiting' as const, 'resolved' as const, 'closed' as const),
+      status: fc.constantFrom(
+        'new' as const,
+        'open' as const,
+        'waiting' as const,
+        'resolved' as const,
+        'closed' as const,
+      ),
       offset: fc.constantFrom(...OFFSETS),
       store: fc.option(fc.constantFrom(1, 2, 3)),
     }),

@@ -94,12 +94,12 @@ const Interaction = z.strictObject({
   unresolved: z
     .boolean()
     .optional()
-    .describe('true: still open or waiting now; false: resolved or closed now'),
+    .describe('true: still new, open or waiting now; false: resolved or closed now'),
   withinDays: days.optional().describe('opened in the last N days'),
 });
 type Interaction = z.infer<typeof Interaction>;
 
-const UNRESOLVED = ['open', 'waiting'];
+const UNRESOLVED = ['new', 'open', 'waiting'];
 
 export const interaction: ConditionKind<Interaction> = {
   kind: 'interaction',
@@ -109,8 +109,8 @@ export const interaction: ConditionKind<Interaction> = {
   compile: (p, ctx) => {
     const parts: RawBuilder<unknown>[] = [sql`i.opened_at <= ${ctx.asOf}`];
     if (p.kinds !== undefined) parts.push(sql`i.kind = any(${[...p.kinds]}::text[])`);
-    if (p.unresolved === true) parts.push(sql`i.status in ('open', 'waiting')`);
-    if (p.unresolved === false) parts.push(sql`i.status not in ('open', 'waiting')`);
+    if (p.unresolved === true) parts.push(sql`i.status in ('new', 'open', 'waiting')`);
+    if (p.unresolved === false) parts.push(sql`i.status not in ('new', 'open', 'waiting')`);
     if (p.withinDays !== undefined) parts.push(sql`i.opened_at > ${windowStart(ctx.asOf, p.withinDays)}`);
     return sql<boolean>`exists (select 1 from interactions i where i.customer_id = ${ctx.customerId} and ${allOf(parts)})`;
   },
