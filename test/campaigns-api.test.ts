@@ -106,6 +106,16 @@ describe('campaign API', () => {
     }
     expect(status).toMatchObject({ status: 'sent', recipients: { sent: 2 }, running: false, error: null });
 
+    const sentAt = (
+      await app.inject({ method: 'GET', url: `/api/campaigns/${id}`, headers: marketer })
+    ).json().sentAt;
+    const again = await post(`/api/campaigns/${id}/send`, { wait: true });
+    expect(again.json()).toMatchObject({ total: 0, sent: 0, status: 'sent' });
+    const after = (
+      await app.inject({ method: 'GET', url: `/api/campaigns/${id}`, headers: marketer })
+    ).json();
+    expect(after.sentAt).toBe(sentAt);
+
     const bounce = await post(`/api/campaigns/${id}/bounces`, {
       customerId: 2,
       reason: '550 mailbox unknown',

@@ -276,11 +276,13 @@ export async function sendCampaign(
     where campaign_id = ${campaignId} and state = 'sending' and claimed_at <= ${staleBefore}`.execute(
     database.db,
   );
-  await sql`
-    update campaigns set status = 'sending', send_started_at = coalesce(send_started_at, ${clock()})
-    where id = ${campaignId} and status in ('assigned', 'sending', 'sent')`.execute(database.db);
-
   const counts = await recipientCounts(database, campaignId);
+  // Nothing left to send (a repeated send of a finished campaign): the campaign stays as it is.
+  if (counts.pending || counts.sending) {
+    await sql`
+      update campaigns set status = 'sending', send_started_at = coalesce(send_started_at, ${clock()})
+      where id = ${campaignId} and status in ('assigned', 'sending', 'sent')`.execute(database.db);
+  }
   const progress: SendProgress = {
     total: (counts.pending ?? 0) + (counts.sending ?? 0),
     done: 0,
@@ -353,7 +355,7 @@ export async function sendCampaign(
 
   const left = await recipientCounts(database, campaignId);
   if (!left.pending && !left.sending) {
-    await sql`update campaigns set status = 'sent', sent_at = ${clock()} where id = ${campaignId} and status = 'sending'`.execute(
+    await sql`update campaigns set status = 'sent', sent_at = ${clock()} where id = ${campaignId} and status in ('assigned', 'sending')`.execute(
       database.db,
     );
   }
