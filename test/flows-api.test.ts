@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../src/api/index.ts';
 import type { Database } from '../src/db/index.ts';
 import { SimulatedClock, tick } from '../src/flows/index.ts';
+import { flowUnsubscribeUrl } from '../src/flows/mailer.ts';
 import { loadCustomers } from './campaigns-fixture.ts';
 import { recordingMailer } from './flows-fixture.ts';
 import { tokenHeaders } from './helpers/api.ts';
@@ -196,5 +197,59 @@ describe('flows API', () => {
       payload: { outcome: 'again' },
     });
     expect(again.statusCode).toBe(409);
+  });
+
+  it('the unsubscribe link of a step mail records the opt-out, and the next step mail is suppressed', async () => {
+    const flow = await app.inject({
+      method: 'POST',
+      url: '/api/flows',
+      headers: owner,
+      payload: {
+        name: 'Two mails',
+        definition: {
+          trigger: { type: 'event', name: 'two' },
+          steps: [
+            { kind: 'send', subject: 'First', bodyText: 'one' },
+            { kind: 'wait', days: 1 },
+            { kind: 'send', subject: 'Second', bodyText: 'two' },
+          ],
+        },
+      },
+    });
+    const id = flow.json().id;
+    await app.inject({ method: 'POST', url: `/api/flows/${id}/enable`, headers: owner });
+    await app.inject({
+      method: 'POST',
+      url: '/api/events',
+      headers: owner,
+      payload: { customerId: 1, name: 'two', occurredAt: new Date(Date.now() + 1000).toISOString() },
+    });
+    const clock = new SimulatedClock(new Date(Date.now() + 60_000));
+    const mailer = recordingMailer();
+    await tick(database, { clock, mailer });
+    expect(mailer.sent.map((m) => m.step.subject)).toEqual(['First']);
+    const link = await flowUnsubscribeUrl(database, id, 1);
+    const path = new URL(link).pathname;
+    const posted = await app.inject({
+      method: 'POST',
+      url: path,
+      payload: 'List-Unsubscribe=One-Click',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(posted.statusCode).toBe(200);
+    clock.advance({ days: 2 });
+    await tick(database, { clock, mailer });
+    expect(mailer.sent.map((m) => m.step.subject)).toEqual(['First']);
+    const events = await database.db
+      .selectFrom('flow_step_events')
+      .select(['step_index', 'outcome', 'reason'])
+      .where('flow_id', '=', id)
+      .where('kind', '=', 'send')
+      .orderBy('id')
+      .execute();
+    expect(events).toEqual([
+      { step_index: 0, outcome: 'sent', reason: null },
+      { step_index: 2, outcome: 'suppressed', reason: 'no_consent:email' },
+    ]);
   });
 });
