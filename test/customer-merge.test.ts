@@ -344,6 +344,36 @@ describe('merge', () => {
   });
 
   it('moves everything to the survivor, as previewed, and leaves a stub that redirects', async () => {
+    // Both records got the same campaign and entered the same flow: those records of the past stay as
+    // they were (one recipient row per campaign and customer, one enrollment per flow and occurrence).
+    const campaign = await database.db
+      .insertInto('campaigns')
+      .values({ name: 'both got it', channel: 'email', created_by_name: 'test' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await database.db
+      .insertInto('campaign_recipients')
+      .values(
+        [SURVIVOR, MERGED].map((id) => ({
+          campaign_id: campaign.id,
+          customer_id: id,
+          variant: 'A',
+          holdout: false,
+        })),
+      )
+      .execute();
+    const flow = (
+      await sql<{ id: number }>`insert into flows (name) values ('welcome both') returning id`.execute(
+        database.db,
+      )
+    ).rows[0]!;
+    await sql`insert into flow_versions (flow_id, version, definition, created_by_name) values (${flow.id}, 1, '{}', 'test')`.execute(
+      database.db,
+    );
+    await sql`insert into flow_enrollments (customer_id, flow_id, version, occurrence, entered_at)
+      values (${SURVIVOR}, ${flow.id}, 1, 'first_purchase', now()), (${MERGED}, ${flow.id}, 1, 'first_purchase', now())`.execute(
+      database.db,
+    );
     const survivorBefore = await holdings(SURVIVOR);
     const mergedBefore = await holdings(MERGED);
     const grandTotal = await sql<{ t: string }>`select sum(total)::text as t from orders`.execute(
@@ -365,6 +395,7 @@ describe('merge', () => {
       interactions: 1,
       preferences: 1,
       consents: 2,
+      flow_events: 0,
       referrals: 1,
       merged_redirects: 1,
     });
@@ -468,6 +499,14 @@ describe('merge', () => {
       { id: REFERRED, referred_by_customer_id: SURVIVOR, merged_into_customer_id: null },
       { id: OLD_STUB, referred_by_customer_id: null, merged_into_customer_id: SURVIVOR },
     ]);
+    for (const table of ['campaign_recipients', 'flow_enrollments'] as const) {
+      const kept = await sql<{ customer_id: number }>`
+        select customer_id from ${sql.table(table)} order by customer_id`.execute(database.db);
+      expect(
+        kept.rows.map((r) => r.customer_id),
+        table,
+      ).toEqual([SURVIVOR, MERGED].sort((a, b) => a - b));
+    }
     // Derived rows of the merged customer are gone (the next refresh recomputes the survivor's).
     for (const table of ['customer_measures', 'customer_clv', 'tier_snapshots'] as const) {
       const rows = await database.db

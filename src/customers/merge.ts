@@ -143,10 +143,18 @@ export type MergePlan = {
 /** Per-customer results of analytics: deleted for the merged customer, recomputed by the next refresh. */
 const DERIVED_TABLES = ['customer_measures', 'customer_clv', 'tier_snapshots'] as const;
 /**
- * Records of a past moment — who was in a segment snapshot, the audience a campaign went to — keep the
- * id they named: rewriting them would change what was true then. The merged stub redirects to the survivor.
+ * Records of a past moment — who was in a segment snapshot, the audience a campaign went to, the flows the
+ * record entered (and the staff tasks those flows made) — keep the id they named: rewriting them would
+ * change what was true then, and both customers may hold the same key (one recipient row per campaign, one
+ * enrollment per flow and occurrence). The merged stub redirects to the survivor; the contact policy
+ * refuses any later step for the stub ('merged'), so its flows end without a message.
  */
-const FROZEN_TABLES = ['segment_snapshot_members'] as const;
+const FROZEN_TABLES = [
+  'segment_snapshot_members',
+  'campaign_recipients',
+  'flow_enrollments',
+  'flow_tasks',
+] as const;
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 type CustomerReference = { table: string; column: string };
