@@ -27,6 +27,10 @@ export type BusinessCalendar = {
   holidays: string[];
 };
 
+import { instantOfWallClock, isTimeZone, wallClockMs } from '../time-zone.ts';
+
+export { isTimeZone };
+
 const MINUTE = 60_000;
 const DAY_MINUTES = 1440;
 /** A calendar with no business hours in this many days in a row has none at all (it would loop forever). */
@@ -50,16 +54,6 @@ export function isIsoDate(text: string): boolean {
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
   const date = new Date(Date.UTC(year, month - 1, day));
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-}
-
-/** True when the runtime knows `timezone` as an IANA zone. */
-export function isTimeZone(timezone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Why a calendar is unusable (field path → reason), or an empty list. The zod schema in sla.ts uses it. */
@@ -104,81 +98,10 @@ export function calendarProblems(calendar: BusinessCalendar): Array<{ path: stri
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Time zones through Intl (no dependency): the offset of a zone at an instant, and the instant of a wall time.
+// Local calendar dates (the time-zone arithmetic itself is src/time-zone.ts).
 
 /** A local calendar date; month 1–12. */
 type CivilDate = { year: number; month: number; day: number };
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterOf(timezone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timezone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timezone, formatter);
-  }
-  return formatter;
-}
-
-/** The wall clock of `timezone` at `ms`, written as if it were UTC (ms since epoch, whole seconds). */
-function wallClockMs(timezone: string, ms: number): number {
-  const parts = formatterOf(timezone).formatToParts(new Date(ms));
-  const value = (type: Intl.DateTimeFormatPartTypes): number =>
-    Number(parts.find((part) => part.type === type)?.value);
-  return Date.UTC(
-    value('year'),
-    value('month') - 1,
-    value('day'),
-    value('hour'),
-    value('minute'),
-    value('second'),
-  );
-}
-
-const offsets = new Map<string, Map<number, number>>();
-/** Offsets remembered per zone; Intl's formatToParts is the slow step of every calculation. */
-const OFFSET_CACHE_LIMIT = 50_000;
-
-/** Local time minus UTC at the instant `ms`, in ms (Tokyo: +9 h). */
-function offsetAt(timezone: string, ms: number): number {
-  const wholeSecond = Math.floor(ms / 1000) * 1000;
-  let cache = offsets.get(timezone);
-  if (!cache) {
-    cache = new Map();
-    offsets.set(timezone, cache);
-  }
-  let offset = cache.get(wholeSecond);
-  if (offset === undefined) {
-    offset = wallClockMs(timezone, wholeSecond) - wholeSecond;
-    if (cache.size >= OFFSET_CACHE_LIMIT) cache.clear();
-    cache.set(wholeSecond, offset);
-  }
-  return offset;
-}
-
-/**
- * The instant of the wall-clock time `wall` (local time written as if UTC). Zones change offset at most once
- * within a day on either side, so the offsets a day before and a day after are the only candidates.
- */
-function instantOfWallClock(timezone: string, wall: number): number {
-  const before = offsetAt(timezone, wall - DAY_MINUTES * MINUTE);
-  const after = offsetAt(timezone, wall + DAY_MINUTES * MINUTE);
-  // No change of offset near this day (nearly every day): the one offset is the answer.
-  if (before === after) return wall - before;
-  const candidates = [wall - before, wall - after].filter((ms) => offsetAt(timezone, ms) === wall - ms);
-  // Repeated hour: both exist, the earlier is the first occurrence. Skipped hour: neither exists; reading the
-  // wall time with the offset before the change lands just after the gap (02:30 EST → 03:30 EDT).
-  return candidates.length > 0 ? Math.min(...candidates) : wall - before;
-}
 
 function civilDateOf(timezone: string, ms: number): CivilDate {
   const wall = new Date(wallClockMs(timezone, Math.floor(ms / 1000) * 1000));
