@@ -43,9 +43,11 @@ export { checkPasswordStrength, MIN_PASSWORD_LENGTH, sameSecret } from './secret
 export {
   canReadComplaintText,
   readSettings,
+  readSettingValue,
   type Settings,
   SettingsPatch,
   updateSettings,
+  writeSettingValue,
 } from './settings.ts';
 export { type LinkPayload, signLink, verifyLink } from './signed-links.ts';
 export {

@@ -15,13 +15,35 @@ export const SettingsPatch = SettingsSchema.partial();
 
 const KEY = 'access';
 
-export async function readSettings(database: Database): Promise<Settings> {
+/** The stored value of one owner's setting (`settings` row by key), or `{}` when none was ever written. */
+export async function readSettingValue(database: Database, key: string): Promise<unknown> {
   const row = await database.db
     .selectFrom('settings')
     .select('value')
-    .where('key', '=', KEY)
+    .where('key', '=', key)
     .executeTakeFirst();
-  return SettingsSchema.parse(row?.value ?? {});
+  return row?.value ?? {};
+}
+
+/** Writes one owner's setting, recording who changed it and when. */
+export async function writeSettingValue(
+  database: Database,
+  key: string,
+  value: unknown,
+  staffId: number | null,
+): Promise<void> {
+  const json = JSON.stringify(value);
+  await database.db
+    .insertInto('settings')
+    .values({ key, value: json, updated_by_staff_id: staffId })
+    .onConflict((oc) =>
+      oc.column('key').doUpdateSet({ value: json, updated_at: new Date(), updated_by_staff_id: staffId }),
+    )
+    .execute();
+}
+
+export async function readSettings(database: Database): Promise<Settings> {
+  return SettingsSchema.parse(await readSettingValue(database, KEY));
 }
 
 export async function updateSettings(
@@ -37,15 +59,8 @@ export async function updateSettings(
     });
   }
   const next = { ...(await readSettings(database)), ...parsed.data };
-  const value = JSON.stringify(next);
   try {
-    await database.db
-      .insertInto('settings')
-      .values({ key: KEY, value, updated_by_staff_id: staffId })
-      .onConflict((oc) =>
-        oc.column('key').doUpdateSet({ value, updated_at: new Date(), updated_by_staff_id: staffId }),
-      )
-      .execute();
+    await writeSettingValue(database, KEY, next, staffId);
   } finally {
     forgetCachedSettings(database);
   }

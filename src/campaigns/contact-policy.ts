@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { readSettingValue, writeSettingValue } from '../auth/index.ts';
 import type { CampaignChannel, CampaignPurpose, ConsentChannel, Database, Tier } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 
@@ -79,12 +80,7 @@ export type ContactPolicyPatch = z.output<typeof ContactPolicyPatch>;
 const KEY = 'contact_policy';
 
 export async function readContactPolicy(database: Database): Promise<ContactPolicy> {
-  const row = await database.db
-    .selectFrom('settings')
-    .select('value')
-    .where('key', '=', KEY)
-    .executeTakeFirst();
-  return ContactPolicySchema.parse(row?.value ?? {});
+  return ContactPolicySchema.parse(await readSettingValue(database, KEY));
 }
 
 export async function updateContactPolicy(
@@ -106,14 +102,7 @@ export async function updateContactPolicy(
     complaintQuietDays: parsed.data.complaintQuietDays ?? current.complaintQuietDays,
     tiersAllowed: { ...current.tiersAllowed, ...parsed.data.tiersAllowed },
   });
-  const value = JSON.stringify(next);
-  await database.db
-    .insertInto('settings')
-    .values({ key: KEY, value, updated_by_staff_id: staffId })
-    .onConflict((oc) =>
-      oc.column('key').doUpdateSet({ value, updated_at: new Date(), updated_by_staff_id: staffId }),
-    )
-    .execute();
+  await writeSettingValue(database, KEY, next, staffId);
   return next;
 }
 

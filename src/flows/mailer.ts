@@ -1,15 +1,14 @@
 import type { Transporter } from 'nodemailer';
 import { signLink } from '../auth/index.ts';
 import type { Campaign, CampaignVariant } from '../campaigns/campaigns.ts';
-import { classifySmtpError, DEFAULT_FROM, publicUrl, smtpTransport } from '../campaigns/channels/email.ts';
-import { addressOf, composeMessage } from '../campaigns/channels/mime.ts';
+import { DEFAULT_FROM, publicUrl, sendPersonalMail, smtpTransport } from '../campaigns/channels/email.ts';
+import { addressOf } from '../campaigns/channels/mime.ts';
 import {
   type CompiledVariant,
   compileVariant,
   loadPersonalisation,
   renderVariant,
   templateScope,
-  textToHtml,
 } from '../campaigns/personalisation.ts';
 import type { Database } from '../db/index.ts';
 import type { SendStep } from './definition.ts';
@@ -133,32 +132,16 @@ export function smtpStepMailer(database: Database, options: SmtpStepMailerOption
             trigger: mail.triggerData ?? {},
           };
           const message = renderVariant(templates, scope);
-          try {
-            await transport.sendMail({
-              envelope: { from: envelopeFrom, to: [person.email] },
-              raw: composeMessage({
-                from,
-                to: { name: person.name, address: person.email },
-                subject: message.subject,
-                text: message.text,
-                html: message.html ?? textToHtml(message.text),
-                messageId: stepMessageId(mail.enrollmentId, mail.stepIndex),
-                headers: {
-                  'List-Unsubscribe': `<${link}>`,
-                  'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-                  'X-Kizuna-Flow': String(mail.flowId),
-                },
-              }),
-            });
-            return { ...base, outcome: 'sent', subject: message.subject };
-          } catch (error) {
-            return {
-              ...base,
-              outcome: classifySmtpError(error),
-              subject: message.subject,
-              error: (error as Error).message.slice(0, 300),
-            };
-          }
+          const sent = await sendPersonalMail(transport, {
+            from,
+            envelopeFrom,
+            to: { name: person.name, address: person.email },
+            message,
+            messageId: stepMessageId(mail.enrollmentId, mail.stepIndex),
+            unsubscribeUrl: link,
+            headers: { 'X-Kizuna-Flow': String(mail.flowId) },
+          });
+          return { ...base, subject: message.subject, ...sent };
         }),
       );
     },

@@ -74,6 +74,49 @@ export function classifySmtpError(error: unknown): 'bounced' | 'transient' {
   return typeof code === 'number' && code >= 500 && code < 600 ? 'bounced' : 'transient';
 }
 
+/** One personalised mail, ready to go: the rendered message, its stable Message-ID and unsubscribe link. */
+export type PersonalMail = {
+  from: string;
+  envelopeFrom: string;
+  to: { name: string | null; address: string };
+  message: { subject: string; text: string; html?: string | null };
+  messageId: string;
+  unsubscribeUrl: string;
+  /** Extra headers naming the sender, e.g. X-Kizuna-Campaign. */
+  headers?: Record<string, string>;
+};
+
+/**
+ * Sends one composed mail (text + HTML, one-click List-Unsubscribe, RFC 8058) and says what became of it:
+ * sent, or the SMTP failure classified as a bounce or transient. Campaign and step mails both go this way.
+ */
+export async function sendPersonalMail(
+  transport: Transporter,
+  mail: PersonalMail,
+): Promise<{ outcome: 'sent' | 'bounced' | 'transient'; error?: string }> {
+  try {
+    await transport.sendMail({
+      envelope: { from: mail.envelopeFrom, to: [mail.to.address] },
+      raw: composeMessage({
+        from: mail.from,
+        to: mail.to,
+        subject: mail.message.subject,
+        text: mail.message.text,
+        html: mail.message.html ?? textToHtml(mail.message.text),
+        messageId: mail.messageId,
+        headers: {
+          'List-Unsubscribe': `<${mail.unsubscribeUrl}>`,
+          'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+          ...mail.headers,
+        },
+      }),
+    });
+    return { outcome: 'sent' };
+  } catch (error) {
+    return { outcome: classifySmtpError(error), error: (error as Error).message.slice(0, 300) };
+  }
+}
+
 type Section = { title: string; rules: RuleNode | null; bodyText: string; bodyHtml?: string };
 
 /** Which of `ids` are members of each section's segment, as of now (one statement per section). */
@@ -183,32 +226,16 @@ export function emailChannel(database: Database, options: EmailChannelOptions): 
           };
           const fallback = recipient.channel !== campaign.channel;
           const message = renderVariant(templatesOf(campaign, variant, fallback), scope);
-          try {
-            await transport.sendMail({
-              envelope: { from: envelopeFrom, to: [person.email] },
-              raw: composeMessage({
-                from,
-                to: { name: person.name, address: person.email },
-                subject: message.subject,
-                text: message.text,
-                html: message.html ?? textToHtml(message.text),
-                messageId: recipient.messageId,
-                headers: {
-                  'List-Unsubscribe': `<${link}>`,
-                  'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-                  'X-Kizuna-Campaign': String(campaign.id),
-                },
-              }),
-            });
-            return { customerId: recipient.customerId, outcome: 'sent', subject: message.subject };
-          } catch (error) {
-            return {
-              customerId: recipient.customerId,
-              outcome: classifySmtpError(error),
-              subject: message.subject,
-              error: (error as Error).message.slice(0, 300),
-            };
-          }
+          const sent = await sendPersonalMail(transport, {
+            from,
+            envelopeFrom,
+            to: { name: person.name, address: person.email },
+            message,
+            messageId: recipient.messageId,
+            unsubscribeUrl: link,
+            headers: { 'X-Kizuna-Campaign': String(campaign.id) },
+          });
+          return { customerId: recipient.customerId, subject: message.subject, ...sent };
         }),
       );
     },
