@@ -36,6 +36,9 @@ const PERSONAL = {
   stubEmail: 'hanako.old@example.jp',
   stubExternalId: 'MEMBER-HANAKO-OLD',
   stubNote: '旧会員番号での来店メモ',
+  eventData: '花子様の結婚記念日',
+  triggerData: '花子様の初回ご購入',
+  taskPrompt: '花子様にお礼のお電話',
 };
 
 async function ordersTotals(): Promise<Record<string, string>> {
@@ -311,6 +314,28 @@ beforeAll(async () => {
       clv: '12000.00',
     })
     .execute();
+  // A flow the customer entered from a custom event an integration sent, with a staff task.
+  const flow = (
+    await sql<{ id: number }>`insert into flows (name) values ('anniversary') returning id`.execute(db)
+  ).rows[0]!;
+  await sql`insert into flow_versions (flow_id, version, definition, created_by_name)
+    values (${flow.id}, 1, '{}', 'test')`.execute(db);
+  await sql`insert into flow_events (customer_id, name, data, occurred_at)
+    values (1, 'anniversary', ${JSON.stringify({ note: PERSONAL.eventData })}, now())`.execute(db);
+  const enrollment = (
+    await sql<{
+      id: number;
+    }>`insert into flow_enrollments (customer_id, flow_id, version, occurrence, trigger_data, entered_at)
+      values (1, ${flow.id}, 1, 'event:1', ${JSON.stringify({ note: PERSONAL.triggerData })}, now()) returning id`.execute(
+      db,
+    )
+  ).rows[0]!;
+  await sql`insert into flow_tasks (customer_id, enrollment_id, flow_id, title, prompt, due_at, created_at)
+    values (1, ${enrollment.id}, ${flow.id}, 'thank you call', ${PERSONAL.taskPrompt}, now(), now())`.execute(
+    db,
+  );
+  await sql`insert into flow_jobs (customer_id, enrollment_id, step_index, due_at)
+    values (1, ${enrollment.id}, 0, now() + interval '1 day')`.execute(db);
   app = buildServer(database);
   await app.ready();
   // A person opened the customer by external id: an audit entry about them, naming that id.
@@ -461,6 +486,10 @@ describe('erasure: the right to be forgotten', () => {
     const after = await everyRowAsText();
     const leaks = after.filter((r) => Object.values(PERSONAL).some((value) => r.row.includes(value)));
     expect(leaks).toEqual([]);
+    // Nothing waits to be sent to the erased customer.
+    expect(
+      await database.db.selectFrom('flow_jobs').select('state').where('customer_id', '=', 1).execute(),
+    ).toEqual([{ state: 'cancelled' }]);
     expect(await ordersTotals()).toEqual(totalsBefore);
     expect(totalsBefore).toMatchObject({ '1': '11580.00', '2': '6780.00', none: '18360.00' });
     // Orders, lines, returns and measures stay, as anonymous records.

@@ -339,6 +339,26 @@ export async function eraseCustomer(
       .where('customer_id', 'in', ids)
       .execute();
     await db.updateTable('csat_responses').set({ comment: null }).where('customer_id', 'in', ids).execute();
+    // Flows: what an integration sent with a custom event, and what a trigger carried, may name the person;
+    // a staff task's prompt may quote them. Their waiting steps end (the policy refuses an erased customer
+    // anyway, this keeps the queue clean).
+    await db.updateTable('flow_events').set({ data: '{}' }).where('customer_id', 'in', ids).execute();
+    await db
+      .updateTable('flow_enrollments')
+      .set({ trigger_data: '{}' })
+      .where('customer_id', 'in', ids)
+      .execute();
+    await db
+      .updateTable('flow_tasks')
+      .set({ prompt: null, outcome: null })
+      .where('customer_id', 'in', ids)
+      .execute();
+    await db
+      .updateTable('flow_jobs')
+      .set({ state: 'cancelled', last_error: 'customer erased' })
+      .where('customer_id', 'in', ids)
+      .where('state', 'in', ['pending', 'running'])
+      .execute();
     // Amounts and products stay (sales and return rates must not change); a free-text reason may quote
     // the customer, so it goes.
     await db.updateTable('returns').set({ reason: null }).where('customer_id', 'in', ids).execute();
