@@ -106,5 +106,10 @@ create table csat_responses (
   foreign key (customer_id, interaction_id) references interactions (customer_id, id) on update cascade
 );
 create index csat_responses_agent_idx on csat_responses (agent_staff_id, answered_at);
+
+-- The segments' "has an unresolved complaint" reads this partial index (migration 009); a 'new' ticket is
+-- unresolved too, so the index must hold it or the condition falls back to reading every interaction.
+drop index interactions_unresolved_idx;
+create index interactions_unresolved_idx on interactions (kind, customer_id) where status in ('new', 'open', 'waiting');
 `.execute(db);
 }
