@@ -9,6 +9,7 @@ import {
   emailChannel,
   type MailCatcher,
   sendCampaign,
+  sendDueCampaigns,
   startMailCatcher,
 } from '../src/campaigns/index.ts';
 import type { Database, Tier } from '../src/db/index.ts';
@@ -203,6 +204,66 @@ describe('assignment: seeded, stratified holdout and weighted variants', () => {
       .execute();
     expect(touched.filter((t) => holdout.has(t.customer_id))).toEqual([]);
     expect(touched.length).toBe(1000 - holdout.size);
+  });
+});
+
+describe('scheduled campaigns', () => {
+  let database: Database;
+  let snapshotId: number;
+  const at = (iso: string) => new Date(iso);
+
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    const customers = Array.from({ length: 20 }, (_, i) => ({
+      id: i + 1,
+      name: `S${i + 1}`,
+      consents: { email: true },
+    }));
+    await loadCustomers(database, customers);
+    snapshotId = await snapshotOf(
+      database,
+      customers.map((c) => c.id),
+      'scheduled audience',
+    );
+  });
+  afterAll(() => database.close());
+
+  const scheduled = (name: string, scheduledAt: string) =>
+    createCampaign(database, CLI_ACTOR, {
+      name,
+      channel: 'email',
+      audience: { snapshotId },
+      scheduledAt,
+      variants: [{ code: 'A' }],
+    });
+
+  it('sends each campaign once, when its time has come, and never one that was cancelled', async () => {
+    const morning = await scheduled('morning', '2026-05-01T09:00:00+09:00');
+    const evening = await scheduled('evening', '2026-05-01T18:00:00+09:00');
+    const dropped = await scheduled('dropped', '2026-05-01T08:00:00+09:00');
+    await database.db
+      .updateTable('campaigns')
+      .set({ status: 'cancelled' })
+      .where('id', '=', dropped.id)
+      .execute();
+    const sender = recordingSender();
+    const send = (now: string) => sendDueCampaigns(database, { senders: { email: sender }, now: at(now) });
+
+    expect(await send('2026-05-01T08:59:00+09:00')).toEqual([]);
+    const first = await send('2026-05-01T09:00:00+09:00');
+    expect(first.map((r) => [r.campaignId, r.sent])).toEqual([[morning.id, 20]]);
+    // The next tick finds nothing new to send for the morning campaign.
+    expect(await send('2026-05-01T12:00:00+09:00')).toEqual([]);
+    const second = await send('2026-05-01T18:30:00+09:00');
+    expect(second.map((r) => [r.campaignId, r.sent])).toEqual([[evening.id, 20]]);
+    expect(sender.delivered).toHaveLength(40);
+    const touches = await database.db
+      .selectFrom('touches')
+      .select(['campaign_id'])
+      .where('campaign_id', 'in', [morning.id, evening.id, dropped.id])
+      .execute();
+    expect(touches.filter((t) => t.campaign_id === dropped.id)).toEqual([]);
+    expect(touches).toHaveLength(40);
   });
 });
 

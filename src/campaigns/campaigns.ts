@@ -238,6 +238,8 @@ async function productIdsOf(database: Database, goal: z.output<typeof Goal>): Pr
 export async function createCampaign(database: Database, actor: Actor, rawInput: unknown): Promise<Campaign> {
   requirePermission(actor, 'campaigns:write');
   const input = parseCampaignInput(CampaignInput, rawInput);
+  // A scheduled campaign is sent by the scheduler without anyone pressing send: scheduling is sending.
+  if (input.scheduledAt !== undefined) requirePermission(actor, 'campaigns:send');
   const segmentId =
     input.audience.segment !== undefined ? await segmentIdOf(database, input.audience.segment) : null;
   if (input.audience.snapshotId !== undefined) {

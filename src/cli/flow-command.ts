@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../auth/index.ts';
+import { defaultSenders, runCampaignScheduler } from '../campaigns/index.ts';
 import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import {
@@ -71,6 +72,16 @@ export function startFlowWorker(
     },
     onError: (error) => log(`flows: tick failed: ${(error as Error).message}`),
   }).finally(() => mailer.close());
+  // Campaigns with a scheduled time are sent by the same worker process when their time comes.
+  const campaigns = defaultSenders(database);
+  void runCampaignScheduler(database, {
+    senders: campaigns.senders,
+    signal: controller.signal,
+    pollMs: Number(process.env.KIZUNA_FLOW_POLL_MS ?? 30_000),
+    onSent: (sent) =>
+      log(`campaigns: scheduled campaign ${sent.campaignId} sent ${sent.sent} of ${sent.total}`),
+    onError: (error) => log(`campaigns: scheduled send failed: ${(error as Error).message}`),
+  }).finally(() => campaigns.close());
   return controller;
 }
 
