@@ -5,7 +5,7 @@ import {
   CalendarPatch,
   createCalendar,
   createPolicy,
-  escalateBreaches,
+  escalateDueBreaches,
   getCalendar,
   getPolicy,
   listCalendars,
@@ -16,7 +16,6 @@ import {
   updateCalendar,
   updatePolicy,
 } from '../service/index.ts';
-import { loadSlaTickets } from '../service/tickets.ts';
 import type { RouteDoc } from './openapi.ts';
 import { actorOf, allow, signedIn } from './policy.ts';
 import type { RouteModule } from './route-module.ts';
@@ -89,7 +88,7 @@ export const slaRoutes: RouteModule = (app, { database }) => {
 
   app.post('/api/sla/escalations/run', allow('service:manage'), async (request) => {
     // The new escalations may be of any store; the caller sees them in the (store-scoped) list.
-    const escalations = await escalateBreaches(database, new Date(), await loadSlaTickets(database));
+    const escalations = await escalateDueBreaches(database);
     request.audit.detail = { escalated: escalations.length };
     return { escalated: escalations.length };
   });

@@ -7,7 +7,12 @@ import { KizunaError } from '../errors.ts';
 import { CsatAnswer, csatFormHtml, csatLink, csatTicket, recordCsat } from '../service/csat.ts';
 import { answerFollowUp, customerOfFollowUp, FollowUpAnswer, listFollowUps } from '../service/follow-up.ts';
 import { receiveEmail } from '../service/inbound-mail.ts';
-import { INTERACTION_CHANNELS, INTERACTION_KINDS, INTERACTION_STATUSES } from '../service/interactions.ts';
+import {
+  INTERACTION_CHANNELS,
+  INTERACTION_KINDS,
+  INTERACTION_STATUSES,
+  TICKET_PRIORITIES,
+} from '../service/interactions.ts';
 import { responseTimeRetention, serviceMeasures } from '../service/measures.ts';
 import {
   AssignInput,
@@ -26,7 +31,6 @@ import {
   replyToTicket,
   requireTicketInScope,
   setTicketStatus,
-  TICKET_PRIORITIES,
   TICKET_QUEUES,
   TicketInput,
   ticketSla,

@@ -45,6 +45,6 @@ export {
 } from './mail-catcher.ts';
 export { type CampaignPreview, previewCampaign } from './preview.ts';
 export { recordBounce, unsubscribe } from './responses.ts';
-export { runCampaignScheduler, sendDueCampaigns } from './schedule.ts';
+export { sendDueCampaigns } from './schedule.ts';
 export { type SendOptions, type SendProgress, type SendResult, sendCampaign } from './send.ts';
 export { defaultSenders } from './senders.ts';

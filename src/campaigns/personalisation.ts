@@ -78,8 +78,8 @@ export type CompiledVariant = { subject: Template[]; text: Template[]; html: Tem
 
 /** Parses a variant's templates once; e-mails always carry the unsubscribe link (added when missing). */
 export function compileVariant(
-  campaign: Campaign,
-  variant: CampaignVariant,
+  campaign: Pick<Campaign, 'channel'>,
+  variant: Pick<CampaignVariant, 'subject' | 'bodyText' | 'bodyHtml'>,
   options: { email: boolean; subject?: string },
 ): CompiledVariant {
   let bodyText =
@@ -102,8 +102,8 @@ const day = (d: Date | null) => (d ? new Date(d).toISOString().slice(0, 10) : nu
 
 /** The variables a template sees (documented in docs/campaigns.md). */
 export function templateScope(
-  campaign: Campaign,
-  variant: CampaignVariant,
+  campaign: Pick<Campaign, 'id' | 'name'>,
+  variant: Pick<CampaignVariant, 'code' | 'offer'>,
   person: Personalisation | undefined,
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {

@@ -33,32 +33,3 @@ export async function sendDueCampaigns(
   }
   return results;
 }
-
-/**
- * Checks for due campaigns every `pollMs` until the signal aborts (`kizuna serve --flows`, next to the flow
- * worker). Errors are reported and the loop goes on.
- */
-export async function runCampaignScheduler(
-  database: Database,
-  options: Omit<SendOptions, 'now'> & {
-    signal: AbortSignal;
-    pollMs?: number;
-    onSent?(result: SendResult): void;
-    onError?(error: unknown): void;
-  },
-): Promise<void> {
-  while (!options.signal.aborted) {
-    try {
-      for (const result of await sendDueCampaigns(database, options)) options.onSent?.(result);
-    } catch (error) {
-      options.onError?.(error);
-    }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, options.pollMs ?? 30_000);
-      options.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-}

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../auth/index.ts';
-import { defaultSenders, runCampaignScheduler } from '../campaigns/index.ts';
+import { defaultSenders, sendDueCampaigns } from '../campaigns/index.ts';
 import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import {
@@ -17,8 +17,10 @@ import {
   setFlowEnabled,
   smtpStepMailer,
   type TickResult,
+  tick,
   updateFlow,
 } from '../flows/index.ts';
+import { escalateDueBreaches } from '../service/escalation.ts';
 import { positiveInteger, withDatabase } from './main.ts';
 import { formatTable } from './output.ts';
 
@@ -53,36 +55,77 @@ const summary = (tick: TickResult) => {
   return `${new Date().toISOString()} entered: ${entered.join(', ') || 'none'}; steps run ${tick.executed}, retried ${tick.retried}; p99 lag ${(p99 / 1000).toFixed(1)} s`;
 };
 
+/** Runs `job` now and then every `pollMs` until the signal aborts; an error is reported and the loop goes on. */
+async function repeatUntilAborted(
+  signal: AbortSignal,
+  pollMs: number,
+  job: () => Promise<void>,
+  onError: (error: unknown) => void,
+): Promise<void> {
+  while (!signal.aborted) {
+    await job().catch(onError);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, pollMs);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+/** The background worker: flows, scheduled campaigns and SLA escalation, until `stop()`. */
+export type BackgroundWorker = { stop(): Promise<void> };
+
 /**
- * The in-process flow worker for `kizuna serve` (KIZUNA_FLOW_WORKER=true): ticks until the signal aborts.
- * E-mails go to SMTP_URL.
+ * The background worker of `kizuna serve --flows` (KIZUNA_FLOW_WORKER=true) and `kizuna flow run`: flow
+ * ticks (step mail to SMTP_URL, tasks, tags), campaigns whose scheduled time has come, and escalation of
+ * breached SLA clocks, each looked at every `pollMs` (KIZUNA_FLOW_POLL_MS, default 30 s; flow ticks wake
+ * earlier when a step falls due). `stop()` ends the loops and waits for the work in hand.
  */
 export function startFlowWorker(
   database: Database,
   log: (line: string) => void = console.log,
-): AbortController {
+  pollMs = Number(process.env.KIZUNA_FLOW_POLL_MS ?? 30_000),
+): BackgroundWorker {
   const controller = new AbortController();
+  const { signal } = controller;
   const mailer = smtpStepMailer(database);
-  void runWorker(database, {
+  const flows = runWorker(database, {
     mailer,
-    signal: controller.signal,
-    pollMs: Number(process.env.KIZUNA_FLOW_POLL_MS ?? 30_000),
+    signal,
+    pollMs,
     onTick: (tick) => {
       if (tick.executed > 0 || tick.entered.some((e) => e.entered > 0)) log(`flows: ${summary(tick)}`);
     },
     onError: (error) => log(`flows: tick failed: ${(error as Error).message}`),
   }).finally(() => mailer.close());
-  // Campaigns with a scheduled time are sent by the same worker process when their time comes.
   const campaigns = defaultSenders(database);
-  void runCampaignScheduler(database, {
-    senders: campaigns.senders,
-    signal: controller.signal,
-    pollMs: Number(process.env.KIZUNA_FLOW_POLL_MS ?? 30_000),
-    onSent: (sent) =>
-      log(`campaigns: scheduled campaign ${sent.campaignId} sent ${sent.sent} of ${sent.total}`),
-    onError: (error) => log(`campaigns: scheduled send failed: ${(error as Error).message}`),
-  }).finally(() => campaigns.close());
-  return controller;
+  const scheduled = repeatUntilAborted(
+    signal,
+    pollMs,
+    async () => {
+      for (const sent of await sendDueCampaigns(database, { senders: campaigns.senders })) {
+        log(`campaigns: scheduled campaign ${sent.campaignId} sent ${sent.sent} of ${sent.total}`);
+      }
+    },
+    (error) => log(`campaigns: scheduled send failed: ${(error as Error).message}`),
+  ).finally(() => campaigns.close());
+  const escalation = repeatUntilAborted(
+    signal,
+    pollMs,
+    async () => {
+      const escalations = await escalateDueBreaches(database);
+      if (escalations.length > 0) log(`service: ${escalations.length} breached SLA clock(s) escalated`);
+    },
+    (error) => log(`service: escalation failed: ${(error as Error).message}`),
+  );
+  return {
+    async stop() {
+      controller.abort();
+      await Promise.all([flows, scheduled, escalation]);
+    },
+  };
 }
 
 /** `kizuna flow …`: list, show, create, update, enable, disable, builtin, report, run (the worker). */
@@ -211,33 +254,27 @@ export function registerFlowCommand(program: Command): void {
   flow
     .command('run')
     .description(
-      'run the flow worker: scan triggers and run due steps, until stopped (Ctrl-C); mails go to SMTP_URL',
+      'run the background worker until stopped (Ctrl-C): flow steps (mails to SMTP_URL), scheduled campaigns, SLA escalation',
     )
     .option('--poll <seconds>', 'the longest sleep between ticks', positiveInteger, 30)
     .option('--once', 'one tick, then exit')
     .action((options: { poll: number; once?: boolean }) =>
       withDatabase(async (database) => {
-        const mailer = smtpStepMailer(database);
-        const controller = new AbortController();
-        const stop = () => controller.abort();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        try {
-          await runWorker(database, {
-            mailer,
-            signal: controller.signal,
-            pollMs: options.poll * 1000,
-            onTick: (tick) => {
-              console.log(summary(tick));
-              if (options.once) controller.abort();
-            },
-            onError: (error) => console.error(`tick failed: ${(error as Error).message}`),
-          });
-        } finally {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          await mailer.close();
+        if (options.once) {
+          const mailer = smtpStepMailer(database);
+          try {
+            console.log(summary(await tick(database, { mailer })));
+          } finally {
+            await mailer.close();
+          }
+          return;
         }
+        const worker = startFlowWorker(database, console.log, options.poll * 1000);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await worker.stop();
       }),
     );
 }

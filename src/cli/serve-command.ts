@@ -95,7 +95,7 @@ export function registerServeCommand(program: Command): void {
         options.flows || process.env.KIZUNA_FLOW_WORKER === 'true' ? startFlowWorker(database) : null;
       if (flows) console.log('flow worker running in-process (docs/flows.md)');
       const stop = async () => {
-        flows?.abort();
+        await flows?.stop();
         await server.close();
         await database.close();
         process.exit(0);

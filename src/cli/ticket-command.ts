@@ -5,10 +5,15 @@ import { findCustomer } from '../customers/index.ts';
 import type { Database, InteractionChannel } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import { csatLink } from '../service/csat.ts';
-import { escalateBreaches } from '../service/escalation.ts';
+import { escalateDueBreaches } from '../service/escalation.ts';
 import { answerFollowUp, customerOfFollowUp, listFollowUps } from '../service/follow-up.ts';
 import { receiveEmail } from '../service/inbound-mail.ts';
-import { INTERACTION_CHANNELS, INTERACTION_KINDS, INTERACTION_STATUSES } from '../service/interactions.ts';
+import {
+  INTERACTION_CHANNELS,
+  INTERACTION_KINDS,
+  INTERACTION_STATUSES,
+  TICKET_PRIORITIES,
+} from '../service/interactions.ts';
 import { type Percentiles, responseTimeRetention, serviceMeasures } from '../service/measures.ts';
 import {
   AssignInput,
@@ -20,11 +25,9 @@ import {
   listStatusChanges,
   listTicketMessages,
   listTickets,
-  loadSlaTickets,
   openTicket,
   replyToTicket,
   setTicketStatus,
-  TICKET_PRIORITIES,
   TICKET_QUEUES,
   type Ticket,
   TicketInput,
@@ -425,7 +428,7 @@ export function registerTicketCommand(program: Command): void {
     .description('escalate every unfinished ticket whose SLA clock is breached (once per clock)')
     .action(async () => {
       await withDatabase(async (database) => {
-        const escalations = await escalateBreaches(database, new Date(), await loadSlaTickets(database));
+        const escalations = await escalateDueBreaches(database);
         console.log(`${escalations.length} new escalation${escalations.length === 1 ? '' : 's'}`);
       });
     });

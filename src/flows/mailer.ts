@@ -1,6 +1,5 @@
 import type { Transporter } from 'nodemailer';
 import { signLink } from '../auth/index.ts';
-import type { Campaign, CampaignVariant } from '../campaigns/campaigns.ts';
 import { DEFAULT_FROM, publicUrl, sendPersonalMail, smtpTransport } from '../campaigns/channels/email.ts';
 import { addressOf } from '../campaigns/channels/mime.ts';
 import {
@@ -48,6 +47,13 @@ export interface StepMailer {
   close(): Promise<void>;
 }
 
+/** A send step's subject and bodies, in the shape the campaigns' template compiler reads. */
+const stepContent = (step: SendStep) => ({
+  subject: step.subject,
+  bodyText: step.bodyText,
+  bodyHtml: step.bodyHtml ?? null,
+});
+
 export const stepMessageId = (enrollmentId: number, stepIndex: number) =>
   `<f${enrollmentId}.s${stepIndex}@kizuna>`;
 
@@ -81,35 +87,17 @@ export function smtpStepMailer(database: Database, options: SmtpStepMailerOption
   const owns = options.transport === undefined;
   const from = options.from ?? process.env.KIZUNA_MAIL_FROM ?? DEFAULT_FROM;
   const envelopeFrom = addressOf(from);
-  const compiled = new Map<
-    string,
-    { source: Campaign; variant: CampaignVariant; templates: CompiledVariant }
-  >();
+  const compiled = new Map<string, CompiledVariant>();
 
-  function templatesOf(mail: StepMail) {
+  /** The step's templates, compiled once per flow version and step (the campaigns' Liquid set-up). */
+  function templatesOf(mail: StepMail): CompiledVariant {
     const key = `${mail.flowId}:${mail.version}:${mail.stepIndex}`;
-    let entry = compiled.get(key);
-    if (!entry) {
-      // The campaign template machinery needs only the name, id and channel of its source.
-      const source = {
-        id: mail.flowId,
-        name: mail.flowName,
-        channel: 'email',
-        content: {},
-      } as unknown as Campaign;
-      const variant: CampaignVariant = {
-        code: 'step',
-        name: null,
-        weight: 1,
-        subject: mail.step.subject,
-        bodyText: mail.step.bodyText,
-        bodyHtml: mail.step.bodyHtml ?? null,
-        offer: null,
-      };
-      entry = { source, variant, templates: compileVariant(source, variant, { email: true }) };
-      compiled.set(key, entry);
+    let templates = compiled.get(key);
+    if (!templates) {
+      templates = compileVariant({ channel: 'email' }, stepContent(mail.step), { email: true });
+      compiled.set(key, templates);
     }
-    return entry;
+    return templates;
   }
 
   return {
@@ -124,10 +112,15 @@ export function smtpStepMailer(database: Database, options: SmtpStepMailerOption
           const base = { customerId: mail.customerId, enrollmentId: mail.enrollmentId };
           const person = people.get(mail.customerId);
           if (!person?.email) return { ...base, outcome: 'failed', subject: null, error: 'no_email_address' };
-          const { source, variant, templates } = templatesOf(mail);
+          const templates = templatesOf(mail);
           const link = await flowUnsubscribeUrl(database, mail.flowId, mail.customerId);
           const scope = {
-            ...templateScope(source, variant, person, { unsubscribe_url: link }),
+            ...templateScope(
+              { id: mail.flowId, name: mail.flowName },
+              { code: 'step', offer: null },
+              person,
+              { unsubscribe_url: link },
+            ),
             flow: { id: mail.flowId, name: mail.flowName },
             trigger: mail.triggerData ?? {},
           };

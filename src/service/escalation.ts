@@ -4,6 +4,7 @@ import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import type { SlaClockName, SlaTicket } from './sla.ts';
 import { loadSlaSetup, slaStateWith } from './sla-policies.ts';
+import { loadSlaTickets } from './tickets.ts';
 
 /**
  * Escalation of breached SLA clocks (docs/service-desk.md, "SLA and business hours"). When a ticket's clock
@@ -193,6 +194,14 @@ export type EscalationFilter = {
   notifiedStaffId?: number;
   limit?: number;
 };
+
+/**
+ * Escalates every open ticket whose clock has breached by `now` (the route, the CLI and the worker of
+ * `kizuna serve --flows`, which calls it every poll).
+ */
+export async function escalateDueBreaches(database: Database, now = new Date()): Promise<Escalation[]> {
+  return escalateBreaches(database, now, await loadSlaTickets(database));
+}
 
 /** The escalation list: oldest breach first, customers of the actor's stores only. */
 export async function listEscalations(

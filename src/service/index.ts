@@ -13,6 +13,7 @@ export {
   type EscalationFilter,
   type EscalationTicket,
   escalateBreaches,
+  escalateDueBreaches,
   listEscalations,
 } from './escalation.ts';
 export {
@@ -26,6 +27,7 @@ export {
   InteractionPatch,
   type InteractionView,
   listCustomerInteractions,
+  TICKET_PRIORITIES,
   updateInteraction,
 } from './interactions.ts';
 export { type RedactableInteraction, type Redacted, redactForRole, redactInteractions } from './redaction.ts';

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { type Actor, ForbiddenError } from '../auth/index.ts';
 import { DEFAULT_PAGING, type Paging, pageOf, requireNotErased } from '../commerce/index.ts';
-import type { Database, InteractionChannel, InteractionKind, InteractionStatus } from '../db/index.ts';
+import type {
+  Database,
+  InteractionChannel,
+  InteractionKind,
+  InteractionStatus,
+  TicketPriority,
+} from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import { type Redacted, redactForRole } from './redaction.ts';
 
@@ -26,6 +32,13 @@ export const INTERACTION_STATUSES = [
   'resolved',
   'closed',
 ] as const satisfies readonly InteractionStatus[];
+/** A ticket's priority, lowest first (tickets and the SLA policies read the same list). */
+export const TICKET_PRIORITIES = [
+  'low',
+  'normal',
+  'high',
+  'urgent',
+] as const satisfies readonly TicketPriority[];
 
 const FINISHED: ReadonlySet<InteractionStatus> = new Set(['resolved', 'closed']);
 

@@ -5,7 +5,7 @@ import { isUniqueViolation } from '../commerce/database-errors.ts';
 import type { Database, Tier } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import { type BusinessCalendar, calendarProblems, type Weekday } from './calendar.ts';
-import { INTERACTION_KINDS } from './interactions.ts';
+import { INTERACTION_KINDS, TICKET_PRIORITIES } from './interactions.ts';
 import {
   choosePolicy,
   computeSlaState,
@@ -20,9 +20,6 @@ import {
  * ticket's SLA clocks read through them (slaStateOf). Rules of the clocks are in sla.ts, of the hours in
  * calendar.ts.
  */
-
-// The same list as tickets.ts TICKET_PRIORITIES (S2); kept here so this module does not wait on it.
-const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 
 export type StoredCalendar = BusinessCalendar & { id: number; name: string };
 
@@ -58,7 +55,7 @@ const minutes = z.number().int().min(1).max(1_000_000).nullable();
 /** The fields a policy shares between create and update, all optional. */
 const policyFields = {
   kinds: z.array(z.enum(INTERACTION_KINDS)).min(1).nullable().optional().describe('null: any kind'),
-  priorities: z.array(z.enum(PRIORITIES)).min(1).nullable().optional().describe('null: any priority'),
+  priorities: z.array(z.enum(TICKET_PRIORITIES)).min(1).nullable().optional().describe('null: any priority'),
   tiers: z
     .array(z.enum(TIERS as [Tier, ...Tier[]]))
     .min(1)

@@ -15,7 +15,12 @@ import type {
 import { KizunaError } from '../errors.ts';
 import type { EscalationTicket } from './escalation.ts';
 import { cancelFollowUps, scheduleFollowUp } from './follow-up.ts';
-import { INTERACTION_CHANNELS, INTERACTION_KINDS, INTERACTION_STATUSES } from './interactions.ts';
+import {
+  INTERACTION_CHANNELS,
+  INTERACTION_KINDS,
+  INTERACTION_STATUSES,
+  TICKET_PRIORITIES,
+} from './interactions.ts';
 import { redactForRole } from './redaction.ts';
 import { NO_SLA, type SlaState } from './sla.ts';
 import { loadSlaSetup, slaStateOf, slaStateWith } from './sla-policies.ts';
@@ -30,12 +35,6 @@ import { loadSlaSetup, slaStateOf, slaStateWith } from './sla-policies.ts';
  * a waiting or resolved ticket reopens it.
  */
 
-export const TICKET_PRIORITIES = [
-  'low',
-  'normal',
-  'high',
-  'urgent',
-] as const satisfies readonly TicketPriority[];
 export const TICKET_MESSAGE_KINDS = [
   'customer_message',
   'public_reply',
