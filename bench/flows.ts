@@ -55,8 +55,9 @@ async function drain(
   workers: number,
   expected: number,
   mailer: ReturnType<typeof smtpStepMailer>,
-): Promise<{ executed: number; seconds: number; lags: number[] }> {
+): Promise<{ executed: number; seconds: number; lags: number[]; timings: Record<string, number> }> {
   const lags: number[] = [];
+  const timings: Record<string, number> = {};
   let executed = 0;
   const started = performance.now();
   const loop = async (w: number) => {
@@ -70,15 +71,26 @@ async function drain(
       });
       executed += result.executed;
       for (const lag of result.lags) lags.push(lag);
+      for (const [phase, ms] of Object.entries(result.timings)) timings[phase] = (timings[phase] ?? 0) + ms;
       if (result.executed === 0) await new Promise((r) => setTimeout(r, 20));
     }
   };
   await Promise.all(Array.from({ length: workers }, (_, w) => loop(w)));
-  return { executed, seconds: (performance.now() - started) / 1000, lags: lags.sort((a, b) => a - b) };
+  return {
+    executed,
+    seconds: (performance.now() - started) / 1000,
+    lags: lags.sort((a, b) => a - b),
+    timings,
+  };
 }
 
-const lagDetail = (r: { executed: number; seconds: number; lags: number[] }) =>
-  `${count(r.executed)} steps, ${count(Math.round(r.executed / r.seconds))} steps/s; lag p50 ${(percentile(r.lags, 0.5) / 1000).toFixed(2)} s, p99 ${(percentile(r.lags, 0.99) / 1000).toFixed(2)} s`;
+/** Steps/s, lag percentiles, and the workers' time per phase (summed over workers; policy and mail are parts of steps). */
+const lagDetail = (r: Awaited<ReturnType<typeof drain>>) =>
+  `${count(r.executed)} steps, ${count(Math.round(r.executed / r.seconds))} steps/s; lag p50 ${(percentile(r.lags, 0.5) / 1000).toFixed(2)} s, p99 ${(percentile(r.lags, 0.99) / 1000).toFixed(2)} s; worker s: ${Object.entries(
+    r.timings,
+  )
+    .map(([phase, ms]) => `${phase} ${(ms / 1000).toFixed(1)}`)
+    .join(', ')}`;
 
 if (process.argv.includes('--catcher')) {
   const catcher = await startMailCatcher({ capacity: 1000 });

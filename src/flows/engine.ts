@@ -36,13 +36,23 @@ export type EngineOptions = {
   hooks?: { afterClaim?(jobs: ClaimedJob[]): void | Promise<void>; afterSend?(): void | Promise<void> };
 };
 
+export type BatchTimings = {
+  claim: number;
+  goal: number;
+  steps: number;
+  policy: number;
+  mail: number;
+  record: number;
+};
+
 export type BatchResult = {
   claimed: number;
   executed: number;
   retried: number;
   lags: number[];
   /** Milliseconds spent claiming, checking goals, running the steps (policy, mail) and recording. */
-  timings?: { claim: number; goal: number; steps: number; record: number };
+  /** Milliseconds spent in each phase of the batch (policy and mail are parts of steps). */
+  timings?: BatchTimings;
 };
 
 type StepEvent = { kind: string; outcome: string; reason?: string | null; touchKey?: string };
@@ -143,7 +153,9 @@ async function runStep(
   flowName: string,
   step: Step,
   jobs: ClaimedJob[],
-  options: Required<Pick<EngineOptions, 'mailer' | 'maxAttempts' | 'retryBaseMs'>>,
+  options: Required<Pick<EngineOptions, 'mailer' | 'maxAttempts' | 'retryBaseMs'>> & {
+    timings: BatchTimings;
+  },
   now: Date,
 ): Promise<Outcome[]> {
   const index = jobs[0]!.stepIndex;
@@ -198,12 +210,14 @@ async function runStep(
         next: { type: 'finish', state: 'exited', reason: step.reason ?? 'exit_step' },
       }));
     case 'send': {
+      const policyStarted = performance.now();
       const answers = await checkContactPolicy(database, {
         customerIds: ids,
         channel: 'email',
         purpose: step.purpose,
         now,
       });
+      options.timings.policy += performance.now() - policyStarted;
       const outcomes: Outcome[] = [];
       const allowed: ClaimedJob[] = [];
       for (const job of jobs) {
@@ -227,7 +241,9 @@ async function runStep(
         step,
         triggerData: job.triggerData,
       }));
+      const mailStarted = performance.now();
       const delivered = await options.mailer.send(mails);
+      options.timings.mail += performance.now() - mailStarted;
       const byEnrollment = new Map(delivered.map((d) => [d.enrollmentId, d]));
       for (const job of allowed) {
         const d = byEnrollment.get(job.enrollmentId);
@@ -314,6 +330,7 @@ export async function runBatch(database: Database, options: EngineOptions): Prom
     }
   }
   const t2 = performance.now();
+  const timings: BatchTimings = { claim: t1 - t0, goal: t2 - t1, steps: 0, policy: 0, mail: 0, record: 0 };
   const stepping: ClaimedJob[] = [];
   for (const job of live) {
     if (reached.has(job.enrollmentId)) {
@@ -345,6 +362,7 @@ export async function runBatch(database: Database, options: EngineOptions): Prom
         mailer: options.mailer,
         maxAttempts: options.maxAttempts ?? 5,
         retryBaseMs: options.retryBaseMs ?? 60_000,
+        timings,
       },
       now,
     );
@@ -355,13 +373,14 @@ export async function runBatch(database: Database, options: EngineOptions): Prom
   const t3 = performance.now();
   await record(database, outcomes, tagSteps, names, workerId, now);
   const finished = Date.now();
-  const t4 = performance.now();
+  timings.steps = t3 - t2;
+  timings.record = performance.now() - t3;
   return {
     claimed: jobs.length,
     executed: outcomes.filter((o) => o.next.type !== 'retry').length,
     retried: outcomes.filter((o) => o.next.type === 'retry').length,
     lags: outcomes.map((o) => finished - o.job.dueAt.getTime()),
-    timings: { claim: t1 - t0, goal: t2 - t1, steps: t3 - t2, record: t4 - t3 },
+    timings,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Database } from '../db/index.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { type EngineOptions, runBatch } from './engine.ts';
+import { type BatchTimings, type EngineOptions, runBatch } from './engine.ts';
 import type { StepMailer } from './mailer.ts';
 import { LeaseLostError, nextDueAt } from './scheduler.ts';
 import { type ScanResult, scanTriggers } from './triggers.ts';
@@ -12,6 +12,8 @@ export type TickResult = {
   batches: number;
   /** Execution time − due time of every job run, in ms. */
   lags: number[];
+  /** Milliseconds spent in each phase, summed over the tick's batches. */
+  timings: BatchTimings;
 };
 
 export type WorkerOptions = Omit<EngineOptions, 'clock' | 'mailer'> & {
@@ -31,7 +33,14 @@ export type WorkerOptions = Omit<EngineOptions, 'clock' | 'mailer'> & {
 export async function tick(database: Database, options: WorkerOptions): Promise<TickResult> {
   const clock = options.clock ?? systemClock;
   const entered = options.scan === false ? [] : await scanTriggers(database, clock);
-  const result: TickResult = { entered, executed: 0, retried: 0, batches: 0, lags: [] };
+  const result: TickResult = {
+    entered,
+    executed: 0,
+    retried: 0,
+    batches: 0,
+    lags: [],
+    timings: { claim: 0, goal: 0, steps: 0, policy: 0, mail: 0, record: 0 },
+  };
   const maxBatches = options.maxBatches ?? 1000;
   while (result.batches < maxBatches) {
     let batch: Awaited<ReturnType<typeof runBatch>>;
@@ -47,6 +56,9 @@ export async function tick(database: Database, options: WorkerOptions): Promise<
     result.executed += batch.executed;
     result.retried += batch.retried;
     for (const lag of batch.lags) result.lags.push(lag);
+    for (const [phase, ms] of Object.entries(batch.timings ?? {})) {
+      result.timings[phase as keyof BatchTimings] += ms;
+    }
   }
   return result;
 }
