@@ -47,6 +47,7 @@ function contextOf(scope: SegmentScope): CompileContext {
     customerId: CUSTOMER_ID,
     ordersAfterAsOf: scope.ordersAfterAsOf ?? true,
     measuresCoverOrders: scope.measuresCoverOrders ?? false,
+    consentsAfterAsOf: scope.consentsAfterAsOf ?? true,
   };
 }
 
@@ -64,6 +65,8 @@ export type SegmentScope = {
   ordersAfterAsOf?: boolean;
   /** Whether the measures are exact for every order (see CompileContext); unknown means no. */
   measuresCoverOrders?: boolean;
+  /** Whether a consent is recorded after asOf (see CompileContext); unknown means yes. */
+  consentsAfterAsOf?: boolean;
 };
 
 /** The scope with the facts about the data that let the compiler leave out redundant bounds. */
@@ -71,10 +74,11 @@ export async function withDatabaseFacts(database: Database, scope: SegmentScope)
   // The last refresh counted orders up to the end of its as-of day (UTC); its marks of changed customers
   // are consumed by the next refresh, so none left and no order after that day means nothing is missing.
   // max() reads one entry of the ordered_at index; a comparison with a subquery's value would not.
-  const { rows } = await sql<{ later: boolean; covered: boolean }>`
+  const { rows } = await sql<{ later: boolean; covered: boolean; consentsLater: boolean }>`
     with last as (select as_of from measures_refreshes order by id desc limit 1),
          latest as (select max(ordered_at) as at from orders)
     select coalesce((select at from latest) > ${scope.asOf}, false) as later,
+           coalesce((select max(recorded_at) from consents) > ${scope.asOf}, false) as "consentsLater",
            exists (select 1 from last)
              and not exists (select 1 from measures_dirty_customers)
              and coalesce((select at from latest) < (select (as_of + 1)::timestamptz from last), true) as covered`.execute(
@@ -84,6 +88,7 @@ export async function withDatabaseFacts(database: Database, scope: SegmentScope)
     ...scope,
     ordersAfterAsOf: rows[0]?.later ?? true,
     measuresCoverOrders: rows[0]?.covered ?? false,
+    consentsAfterAsOf: rows[0]?.consentsLater ?? true,
   };
 }
 

@@ -29,6 +29,11 @@ export type CompileContext = {
    * either, "bought N times" or "last bought before …" can read one row per customer instead of orders.
    */
   measuresCoverOrders: boolean;
+  /**
+   * Whether a consent is recorded after asOf. When none is, the consent in force at asOf is the one in
+   * force now (`consents_in_force`, migration 016), one row per customer and channel.
+   */
+  consentsAfterAsOf: boolean;
 };
 
 /** One customer's rows, as the in-memory evaluator loads them (deliberately plain arrays). */

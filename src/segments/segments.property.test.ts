@@ -56,7 +56,10 @@ const money = fc.integer({ min: 0, max: 5000 }).map((c) => c / 100);
 const someOf = <T>(values: readonly T[]) => fc.subarray([...values], { minLength: 1 });
 
 type Shop = {
-  /** Replace the random measures by a real refresh as of the asOf day (then they cover every order). */
+  /**
+   * Replace the random measures by a real refresh as of the asOf day (then they cover every order); no
+   * order or consent is then dated after asOf, so the segment facts (migration 016) are read.
+   */
   refresh: boolean;
   customers: {
     tags: string[];
@@ -348,12 +351,52 @@ const rowRuleArb = fc
   )
   .map(validTree)
   .filter(valid);
+// Conditions the segment facts answer (migration 016): categories alone, with or without a window, counts
+// and amounts, "never"; and consents. Their trees also exercise the plain compilation.
+const factConditionArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  fc.record(
+    {
+      kind: fc.constant('purchased'),
+      categories: someOf(CATEGORIES),
+      withinDays: fc.constantFrom(...WINDOWS),
+      minOrders: fc.integer({ min: 0, max: 3 }),
+      maxOrders: fc.integer({ min: 0, max: 3 }),
+      minAmount: money,
+      maxAmount: money,
+    },
+    { requiredKeys: ['kind', 'categories'] },
+  ),
+  fc.record(
+    {
+      kind: fc.constant('purchased'),
+      categories: someOf(CATEGORIES),
+      withinDays: fc.constantFrom(...WINDOWS),
+      maxOrders: fc.constant(0),
+    },
+    { requiredKeys: ['kind', 'categories'] },
+  ),
+  fc.record({ kind: fc.constant('consent'), channel: fc.constantFrom('email', 'sms') }),
+);
+const factRuleArb = fc
+  .oneof(
+    factConditionArb,
+    fc.record({
+      op: fc.constantFrom('and', 'or'),
+      children: fc.array(
+        fc.oneof(factConditionArb, fc.record({ op: fc.constant('not'), child: factConditionArb })),
+        { minLength: 1, maxLength: 3 },
+      ),
+    }),
+  )
+  .map(validTree)
+  .filter(valid);
 const treesArb = fc
   .tuple(
     fc.array(ruleArb, { minLength: 5, maxLength: 5 }),
     fc.array(rowRuleArb, { minLength: 3, maxLength: 3 }),
+    fc.array(factRuleArb, { minLength: 3, maxLength: 3 }),
   )
-  .map(([general, rows]) => [...general, ...rows]);
+  .map(([general, rows, facts]) => [...general, ...rows, ...facts]);
 
 const yen = (x: number) => x.toFixed(2);
 
@@ -416,7 +459,8 @@ async function loadShop(database: Database, shop: Shop): Promise<void> {
           customer_id: id,
           channel: k.channel,
           granted: k.granted,
-          recorded_at: at(k.offset),
+          // A refreshed shop has nothing after asOf, so the consents in force are read too.
+          recorded_at: at(shop.refresh ? Math.min(k.offset, 0) : k.offset),
           source: 'test',
         })
         .execute();
@@ -530,8 +574,10 @@ describe('segment SQL equals the plain evaluator', () => {
   });
   afterAll(async () => database.close());
 
+  // 100 shops × 11 trees, each compiled twice and counted: minutes on a loaded machine.
   it('on random trees over random shops, for every store and for one store', async () => {
     let coveredRuns = 0;
+    let consentRuns = 0;
     const scoped: Actor = { ...CLI_ACTOR, kind: 'staff', role: 'store_staff', storeIds: [1] };
     await fc.assert(
       fc.asyncProperty(shopArb, treesArb, async (shop, trees) => {
@@ -545,6 +591,7 @@ describe('segment SQL equals the plain evaluator', () => {
           const expected = evaluateMembers(rows, rules, { asOf: AS_OF, storeIds: actor.storeIds });
           const facts = await withDatabaseFacts(database, scope);
           if (facts.measuresCoverOrders && !facts.ordersAfterAsOf) coveredRuns += 1;
+          if (!facts.consentsAfterAsOf) consentRuns += 1;
           for (const variant of [scope, facts]) {
             const { rows: members } = await memberIdsQuery(rules, variant).execute(database.db);
             const ids = members.map((m) => m.id).sort((a, b) => a - b);
@@ -558,5 +605,6 @@ describe('segment SQL equals the plain evaluator', () => {
     );
     // The measures-backed compilation was exercised, not only the general one.
     expect(coveredRuns).toBeGreaterThan(0);
-  });
+    expect(consentRuns).toBeGreaterThan(0);
+  }, 600_000);
 });

@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
-import type { ConditionKind } from '../rules.ts';
+import type { CompileContext, ConditionKind } from '../rules.ts';
 import { days, windowStart } from '../rules.ts';
 import { allOf } from './sql-parts.ts';
 
@@ -11,18 +11,27 @@ const CONSENT_CHANNELS = ['email', 'sms', 'phone', 'letter'] as const;
 const Consent = z.strictObject({ kind: z.literal('consent'), channel: z.enum(CONSENT_CHANNELS) });
 type Consent = z.infer<typeof Consent>;
 
-/** The consent in force is the latest recorded for the channel (by time, then id); granted or not. */
-export const consent: ConditionKind<Consent> = {
-  kind: 'consent',
-  summary: 'the consent in force for a channel (email, sms, phone, letter) is granted',
-  schema: Consent,
-  compile: (p, ctx) => sql<boolean>`exists (
+/** The latest row up to asOf, found in the history: granted, and no later row for the channel. */
+const consentInHistory = (p: Consent, ctx: CompileContext) => sql<boolean>`exists (
     select 1 from consents k
     where k.customer_id = ${ctx.customerId} and k.channel = ${p.channel} and k.recorded_at <= ${ctx.asOf} and k.granted
       and not exists (
         select 1 from consents k2
         where k2.customer_id = k.customer_id and k2.channel = k.channel and k2.recorded_at <= ${ctx.asOf}
-          and (k2.recorded_at > k.recorded_at or (k2.recorded_at = k.recorded_at and k2.id > k.id))))`,
+          and (k2.recorded_at > k.recorded_at or (k2.recorded_at = k.recorded_at and k2.id > k.id))))`;
+
+/**
+ * The consent in force is the latest recorded for the channel (by time, then id); granted or not. When no
+ * consent is recorded after asOf it is the row kept in `consents_in_force`.
+ */
+export const consent: ConditionKind<Consent> = {
+  kind: 'consent',
+  summary: 'the consent in force for a channel (email, sms, phone, letter) is granted',
+  schema: Consent,
+  compile: (p, ctx) =>
+    ctx.consentsAfterAsOf
+      ? consentInHistory(p, ctx)
+      : sql<boolean>`exists (select 1 from consents_in_force k where k.customer_id = ${ctx.customerId} and k.channel = ${p.channel} and k.granted)`,
   evaluate: (p, { consents }, { asOf }) => {
     let latest: (typeof consents)[number] | null = null;
     for (const k of consents) {

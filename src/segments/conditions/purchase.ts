@@ -111,8 +111,51 @@ function measuresHold(p: Purchased): RawBuilder<boolean> {
   return allOf(checks);
 }
 
+/**
+ * A condition on categories only, read from `customer_category_facts` (one row per customer and category
+ * bought, migration 016) when no order is dated after asOf, so that the facts, which are as of now, are as
+ * of asOf too. Exact for: bought (or never bought) in the last N days or ever — a row whose last order is
+ * in the window; and, without a window, order counts and amounts — amounts add up over categories (a line
+ * has one category), order counts only for one category (an order may hold lines of two). Otherwise null:
+ * the lines are read.
+ */
+function fromCategoryFacts(p: Purchased, ctx: CompileContext): RawBuilder<boolean> | null {
+  if (
+    p.categories === undefined ||
+    p.productIds !== undefined ||
+    p.skus !== undefined ||
+    p.storeIds !== undefined ||
+    ctx.ordersAfterAsOf
+  ) {
+    return null;
+  }
+  const minOrders = minOrdersOf(p);
+  const noAmounts = p.minAmount === undefined && p.maxAmount === undefined;
+  const rows = (extra: RawBuilder<unknown>) =>
+    sql`select 1 from customer_category_facts f where f.customer_id = ${ctx.customerId} and f.category = any(${p.categories}::text[])${extra}`;
+  const window =
+    p.withinDays === undefined ? sql`` : sql` and f.last_at > ${windowStart(ctx.asOf, p.withinDays)}`;
+  if (noAmounts && p.maxOrders === undefined && minOrders === 1)
+    return sql<boolean>`exists (${rows(window)})`;
+  if (noAmounts && p.maxOrders === 0) return sql<boolean>`not exists (${rows(window)})`;
+  if (p.withinDays !== undefined) return null;
+  const countsOrders = minOrders > 1 || p.maxOrders !== undefined;
+  if (countsOrders && p.categories.length > 1) return null;
+  const checks: RawBuilder<unknown>[] = [sql`sum(f.orders) >= ${minOrders}`];
+  if (p.maxOrders !== undefined) checks.push(sql`sum(f.orders) <= ${p.maxOrders}`);
+  if (p.minAmount !== undefined) checks.push(sql`sum(f.amount) >= ${String(p.minAmount)}::numeric`);
+  if (p.maxAmount !== undefined) checks.push(sql`sum(f.amount) <= ${String(p.maxAmount)}::numeric`);
+  const buyers = (having: RawBuilder<unknown>) =>
+    sql`select f.customer_id from customer_category_facts f where f.category = any(${p.categories}::text[]) group by f.customer_id having ${having}`;
+  return zeroQualifies(p)
+    ? sql<boolean>`${ctx.customerId} not in (${buyers(sql`not ${allOf(checks)}`)})`
+    : sql<boolean>`${ctx.customerId} in (${buyers(allOf(checks))})`;
+}
+
 function compilePurchased(p: Purchased, ctx: CompileContext): RawBuilder<boolean> {
   const minOrders = minOrdersOf(p);
+  const facts = fromCategoryFacts(p, ctx);
+  if (facts) return facts;
   if (fromMeasures(p, ctx)) {
     const holds = measuresHold(p);
     return zeroQualifies(p)
