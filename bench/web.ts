@@ -19,7 +19,8 @@ import { WEB_APP_DIR } from '../src/api/web-app.ts';
 import { createStaffAccount } from '../src/auth/index.ts';
 import { formatTable } from '../src/cli/output.ts';
 import { migrateToLatest, openDatabase } from '../src/db/index.ts';
-import { ensureWebAppBuilt, launchBrowser, loadMeasuredDemo, startServer } from '../test/web/harness.ts';
+import { loadMeasuredDemo } from '../src/demo/measured-demo.ts';
+import { ensureWebAppBuilt, launchBrowser, startServer } from '../test/web/harness.ts';
 import { freshBenchDatabase } from './bench-database.ts';
 import { count } from './harness.ts';
 

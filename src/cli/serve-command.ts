@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
-import { fitClv, predictClv } from '../analytics/clv/index.ts';
-import { refreshMeasures, snapshotTiers } from '../analytics/measures/index.ts';
 import { buildServer } from '../api/index.ts';
 import { ensureOwnerAccount, pruneSessions } from '../auth/index.ts';
 import { setDemoMailCatcher, startMailCatcher } from '../campaigns/index.ts';
 import { databaseConfigFromEnv, migrateToLatest, openDatabase } from '../db/index.ts';
-import { DEFAULT_AS_OF } from '../demo/index.ts';
-import { loadDemo } from '../demo/load-demo.ts';
+import { loadMeasuredDemo } from '../demo/measured-demo.ts';
 import { startFlowWorker } from './flow-command.ts';
 import { formatImportSummary } from './import-command.ts';
 import { positiveInteger } from './main.ts';
@@ -47,23 +44,14 @@ export function registerServeCommand(program: Command): void {
             `empty database: loading the demo retailer (${options.demoCustomers.toLocaleString('en-US')} customers)…`,
           );
           const bar = startProgress('demo');
-          const results = await loadDemo(database, { customers: options.demoCustomers, seed: 1 }, (p) =>
+          const demo = await loadMeasuredDemo(database, options.demoCustomers, (p) =>
             bar.update(p.rows, undefined, p.kind),
           );
           bar.stop();
-          console.log(formatImportSummary(results));
-          // So that the demo shows tiers, RFM and lifetime values from the first page on.
-          const asOf = DEFAULT_AS_OF.toISOString().slice(0, 10);
-          const measures = await refreshMeasures(database, { asOf });
-          // Month-end tier snapshots of the last year: the dashboard's "loyal share by month" trend.
-          const yearBefore = new Date(DEFAULT_AS_OF);
-          yearBefore.setUTCFullYear(yearBefore.getUTCFullYear() - 1);
-          await snapshotTiers(database, { from: yearBefore.toISOString().slice(0, 10), to: asOf });
-          await fitClv(database, { calibrationEnd: asOf });
-          const clv = await predictClv(database);
+          console.log(formatImportSummary(demo.imports));
           console.log(
-            `measures for ${measures.customers.toLocaleString('en-US')} customers as of ${asOf}; ` +
-              `customer equity ${Math.round(clv.equity).toLocaleString('en-US')}`,
+            `measures for ${demo.customers.toLocaleString('en-US')} customers as of ${demo.asOf}; ` +
+              `customer equity ${Math.round(demo.equity).toLocaleString('en-US')}`,
           );
         }
       }

@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStaffAccount } from '../../src/auth/index.ts';
 import { type MailCatcher, setDemoMailCatcher, startMailCatcher } from '../../src/campaigns/index.ts';
 import type { Database, Role } from '../../src/db/index.ts';
+import { loadMeasuredDemo } from '../../src/demo/measured-demo.ts';
 import { openTestDatabase } from '../helpers/database.ts';
 import {
   type Browser,
   browserUnavailable,
   ensureWebAppBuilt,
   launchBrowser,
-  loadMeasuredDemo,
   type Running,
   seriousViolations,
   startServer,

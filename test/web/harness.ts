@@ -3,13 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { fitClv, predictClv } from '../../src/analytics/clv/index.ts';
-import { refreshMeasures, snapshotTiers } from '../../src/analytics/measures/index.ts';
 import { buildServer, type KizunaServer } from '../../src/api/server.ts';
 import { WEB_APP_DIR } from '../../src/api/web-app.ts';
 import type { Database } from '../../src/db/index.ts';
-import { DEFAULT_AS_OF } from '../../src/demo/index.ts';
-import { loadDemo } from '../../src/demo/load-demo.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -28,21 +24,6 @@ export async function ensureWebAppBuilt(): Promise<void> {
     configFile: fileURLToPath(new URL('../../web/vite.config.ts', import.meta.url)),
     logLevel: 'warn',
   });
-}
-
-/**
- * The demo retailer at `customers` customers, measured as `kizuna serve --demo-if-empty` does, plus
- * monthly tier snapshots for the last year (the dashboard's trend chart).
- */
-export async function loadMeasuredDemo(database: Database, customers: number): Promise<void> {
-  await loadDemo(database, { customers, seed: 1 });
-  const asOf = DEFAULT_AS_OF.toISOString().slice(0, 10);
-  const yearBefore = new Date(DEFAULT_AS_OF);
-  yearBefore.setUTCFullYear(yearBefore.getUTCFullYear() - 1);
-  await refreshMeasures(database, { asOf });
-  await snapshotTiers(database, { from: yearBefore.toISOString().slice(0, 10), to: asOf });
-  await fitClv(database, { calibrationEnd: asOf });
-  await predictClv(database);
 }
 
 export type Running = { server: KizunaServer; url: string; close(): Promise<void> };
