@@ -77,3 +77,41 @@ export async function tagSegment(database: Database, name: string, tag = 'audien
   });
   return segment.id;
 }
+
+/** A purchase of one item: one order with one line. */
+export type Purchase = { customerId: number; at: Date; productId: number; price: number };
+
+let purchaseNo = 0;
+
+/** Records one order of one item per purchase (two statements for any number of purchases). */
+export async function recordPurchases(database: Database, purchases: readonly Purchase[]): Promise<void> {
+  if (purchases.length === 0) return;
+  const rows = purchases.map((p) => ({ ...p, externalId: `purchase-${++purchaseNo}` }));
+  const orders = await database.db
+    .insertInto('orders')
+    .values(
+      rows.map((r) => ({
+        customer_id: r.customerId,
+        external_id: r.externalId,
+        ordered_at: r.at,
+        total: String(r.price),
+      })),
+    )
+    .returning(['id', 'external_id'])
+    .execute();
+  const orderId = new Map(orders.map((o) => [o.external_id, o.id]));
+  await database.db
+    .insertInto('order_lines')
+    .values(
+      rows.map((r) => ({
+        customer_id: r.customerId,
+        order_id: orderId.get(r.externalId)!,
+        line_no: 1,
+        product_id: r.productId,
+        quantity: 1,
+        unit_price: String(r.price),
+        amount: String(r.price),
+      })),
+    )
+    .execute();
+}

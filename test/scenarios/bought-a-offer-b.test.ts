@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer, type KizunaServer } from '../../src/api/server.ts';
 import { type MailCatcher, startMailCatcher } from '../../src/campaigns/index.ts';
 import type { Database } from '../../src/db/index.ts';
-import { loadCustomers } from '../campaigns-fixture.ts';
+import { loadCustomers, recordPurchases } from '../campaigns-fixture.ts';
 import { tokenHeaders } from '../helpers/api.ts';
 import { openTestDatabase } from '../helpers/database.ts';
 
@@ -27,44 +27,19 @@ describe('scenario 2: bought A, offer B', () => {
   const previousSmtp = process.env.SMTP_URL;
   const DAY = 86_400_000;
   const now = Date.now();
-  let orderNo = 0;
 
   type Purchase = [customerId: number, at: Date, sku: 'PEN' | 'NOTEBOOK'];
 
-  /** One order of one item per purchase, in two statements. */
-  async function buy(purchases: readonly Purchase[]) {
-    const rows = purchases.map(([customerId, at, sku]) => {
-      const [productId, price] = sku === 'PEN' ? [1, 300] : [2, 3000];
-      return { customerId, at, productId, price, externalId: `S2-${++orderNo}` };
-    });
-    const orders = await database.db
-      .insertInto('orders')
-      .values(
-        rows.map((r) => ({
-          customer_id: r.customerId,
-          external_id: r.externalId,
-          ordered_at: r.at,
-          total: String(r.price),
-        })),
-      )
-      .returning(['id', 'external_id'])
-      .execute();
-    const orderId = new Map(orders.map((o) => [o.external_id, o.id]));
-    await database.db
-      .insertInto('order_lines')
-      .values(
-        rows.map((r) => ({
-          customer_id: r.customerId,
-          order_id: orderId.get(r.externalId)!,
-          line_no: 1,
-          product_id: r.productId,
-          quantity: 1,
-          unit_price: String(r.price),
-          amount: String(r.price),
-        })),
-      )
-      .execute();
-  }
+  /** One order of one item per purchase: a pen (product 1) at 300 or a notebook (product 2) at 3,000. */
+  const buy = (purchases: readonly Purchase[]) =>
+    recordPurchases(
+      database,
+      purchases.map(([customerId, at, sku]) => ({
+        customerId,
+        at,
+        ...(sku === 'PEN' ? { productId: 1, price: 300 } : { productId: 2, price: 3000 }),
+      })),
+    );
 
   beforeAll(async () => {
     database = await openTestDatabase();

@@ -5,7 +5,7 @@ import { type MailCatcher, startMailCatcher } from '../../src/campaigns/index.ts
 import { campaignReport, renderCampaignReport } from '../../src/campaigns/report.ts';
 import { newcombeInterval } from '../../src/campaigns/statistics.ts';
 import type { Database } from '../../src/db/index.ts';
-import { loadCustomers, tagSegment } from '../campaigns-fixture.ts';
+import { loadCustomers, recordPurchases, tagSegment } from '../campaigns-fixture.ts';
 import { tokenHeaders } from '../helpers/api.ts';
 import { openTestDatabase } from '../helpers/database.ts';
 
@@ -28,7 +28,6 @@ describe('scenario 3: was it better than last time?', () => {
   let headers: Record<string, string>;
   const previousSmtp = process.env.SMTP_URL;
   const DAY = 86_400_000;
-  let orderNo = 0;
 
   beforeAll(async () => {
     database = await openTestDatabase();
@@ -95,30 +94,8 @@ describe('scenario 3: was it better than last time?', () => {
     };
   }
 
-  async function buy(customerId: number, at: Date, productId: number, price: number) {
-    const order = await database.db
-      .insertInto('orders')
-      .values({
-        customer_id: customerId,
-        external_id: `S3-${++orderNo}`,
-        ordered_at: at,
-        total: String(price),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await database.db
-      .insertInto('order_lines')
-      .values({
-        customer_id: customerId,
-        order_id: order.id,
-        line_no: 1,
-        product_id: productId,
-        quantity: 1,
-        unit_price: String(price),
-        amount: String(price),
-      })
-      .execute();
-  }
+  const buy = (customerId: number, at: Date, productId: number, price: number) =>
+    recordPurchases(database, [{ customerId, at, productId, price }]);
 
   async function send(id: number) {
     const sent = await app.inject({
