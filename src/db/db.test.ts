@@ -64,6 +64,7 @@ describe('the database', () => {
       'follow_ups',
       'interactions',
       'measures_dirty_customers',
+      'measures_histograms',
       'measures_refreshes',
       'order_lines',
       'orders',

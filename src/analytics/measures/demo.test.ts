@@ -17,31 +17,26 @@ const money = (value: bigint): string => {
   return `${sign}${abs.slice(0, -2)}.${abs.slice(-2)}`;
 };
 
-/** PostgreSQL's ntile(n) for the row at `index` of `count`: the first count % n buckets get one extra row. */
-function ntile(index: number, count: number, buckets: number): number {
-  const size = Math.floor(count / buckets);
-  const extra = count % buckets;
-  const big = extra * (size + 1);
-  return index < big ? Math.floor(index / (size + 1)) + 1 : extra + Math.floor((index - big) / size) + 1;
-}
-
 type Customer = { id: number; orders: number; spend: bigint; first: number; last: number };
 
-/** percent_rank: (number of values strictly below) / (n − 1). */
-function percentRanks(values: number[]): number[] {
-  const sorted = [...values].sort((a, b) => a - b);
-  const below = (v: number) => {
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((sorted[mid] as number) < v) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  return values.map((v) => (values.length > 1 ? below(v) / (values.length - 1) : 0));
+/** Cents rounded down to three significant digits. */
+function band(cents: bigint): bigint {
+  if (cents < 1000n) return cents;
+  const unit = 10n ** BigInt(cents.toString().length - 3);
+  return (cents / unit) * unit;
 }
+
+/** The values at the 1-based positions ⌈j·n/parts⌉ (j = 1 … parts − 1) of the values sorted ascending. */
+function cutValues<T>(values: T[], parts: number, compare: (a: T, b: T) => number): T[] {
+  const sorted = [...values].sort(compare);
+  return Array.from(
+    { length: parts - 1 },
+    (_, i) => sorted[Math.ceil(((i + 1) * sorted.length) / parts) - 1]!,
+  );
+}
+
+/** How many of the cut values `x` is above. */
+const above = <T>(x: T, cuts: T[]) => cuts.filter((c) => x > c).length;
 
 describe('measures on 2,000 demo customers against a plain TypeScript computation', () => {
   let database: Database;
@@ -76,22 +71,49 @@ describe('measures on 2,000 demo customers against a plain TypeScript computatio
     const buyers = [...byCustomer.values()];
     const recency = (c: Customer) => (end - c.last) / DAY_MS;
     const tenure = (c: Customer) => (end - c.first) / DAY_MS;
-    const score = (order: (a: Customer, b: Customer) => number) => {
-      const sorted = [...buyers].sort((a, b) => order(a, b) || a.id - b.id);
-      return new Map(sorted.map((c, i) => [c.id, ntile(i, sorted.length, 5)]));
-    };
-    const r = score((a, b) => recency(b) - recency(a));
-    const f = score((a, b) => a.orders - b.orders);
-    const m = score((a, b) => (a.spend < b.spend ? -1 : a.spend > b.spend ? 1 : 0));
-    // Tiers: lapsed = no purchase in 365 days; the rest ranked by 0.6·spend + 0.2·tenure + 0.2·orders
-    // (percentile ranks); top round(6 %) loyal, up to round(20 %) semi-loyal, then new (< 90 days), regular.
+    const num = (a: number, b: number) => a - b;
+    const big = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+    // RFM: quintile cut values (positions ⌈k·n/5⌉); score = 1 + the cut values the customer is above.
+    // R on the last purchase day, F on orders, M on the spend band.
+    const rCuts = cutValues(
+      buyers.map((c) => c.last),
+      5,
+      num,
+    );
+    const fCuts = cutValues(
+      buyers.map((c) => c.orders),
+      5,
+      num,
+    );
+    const mCuts = cutValues(
+      buyers.map((c) => band(c.spend)),
+      5,
+      big,
+    );
+    // Tiers: lapsed = no purchase in 365 days; the rest ranked by 0.6·spend + 0.2·tenure + 0.2·orders,
+    // each the share of the 99 percentile cut values (over all buyers) the customer is above; ties by spend,
+    // then id; top round(6 %) loyal, up to round(20 %) semi-loyal, then new (< 90 days), regular.
+    const sCuts = cutValues(
+      buyers.map((c) => band(c.spend)),
+      100,
+      big,
+    );
+    const tCuts = cutValues(
+      buyers.map((c) => tenure(c)),
+      100,
+      num,
+    );
+    const oCuts = cutValues(
+      buyers.map((c) => c.orders),
+      100,
+      num,
+    );
     const active = buyers.filter((c) => recency(c) < 365);
-    const ps = percentRanks(active.map((c) => Number(c.spend)));
-    const pt = percentRanks(active.map(tenure));
-    const po = percentRanks(active.map((c) => c.orders));
-    const scored = active.map((c, i) => ({
+    const scored = active.map((c) => ({
       c,
-      s: 0.6 * (ps[i] as number) + 0.2 * (pt[i] as number) + 0.2 * (po[i] as number),
+      s:
+        (0.6 * above(band(c.spend), sCuts) + 0.2 * above(tenure(c), tCuts) + 0.2 * above(c.orders, oCuts)) /
+        99,
     }));
     scored.sort(
       (a, b) => b.s - a.s || (b.c.spend > a.c.spend ? 1 : b.c.spend < a.c.spend ? -1 : 0) || a.c.id - b.c.id,
@@ -102,6 +124,9 @@ describe('measures on 2,000 demo customers against a plain TypeScript computatio
     scored.forEach(({ c }, i) => {
       tiers.set(c.id, i < loyal ? 'loyal' : i < semi ? 'semi_loyal' : tenure(c) < 90 ? 'new' : 'regular');
     });
+    const r = new Map(buyers.map((c) => [c.id, 1 + above(c.last, rCuts)]));
+    const f = new Map(buyers.map((c) => [c.id, 1 + above(c.orders, fCuts)]));
+    const m = new Map(buyers.map((c) => [c.id, 1 + above(band(c.spend), mCuts)]));
     for (const c of buyers) {
       expected.set(c.id, {
         r: r.get(c.id)!,

@@ -1,11 +1,15 @@
+export { computeCutPoints, cutPositions, PERCENTILES } from './cut-points.ts';
 export {
   BASE_COLUMNS,
   baseSelect,
+  type CutPoints,
+  finalSelect,
+  keyedSelect,
   MEASURE_COLUMNS,
-  measuresSelect,
+  type RankKey,
   RFM_GROUPS,
   type RfmGroup,
-  rankedSelect,
+  ROW_COLUMNS,
 } from './measures-sql.ts';
 export {
   type RefreshMode,

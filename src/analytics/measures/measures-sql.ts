@@ -24,17 +24,14 @@ export const MEASURE_COLUMNS = [
   'tier_rank',
 ] as const;
 
-/** 1 + the number of cut points the value reaches: higher frequency or spend scores higher. */
-function upwardScore(value: RawBuilder<unknown>, points: readonly (string | number)[]): RawBuilder<number> {
-  const steps = points.map((p) => sql`(case when ${value} >= ${String(p)}::numeric then 1 else 0 end)`);
-  return sql<number>`(1 + ${sql.join(steps, sql` + `)})`;
-}
-
-/** 5 − the number of cut points the recency exceeds: a recent purchase scores higher. */
-function recencyScore(points: readonly number[]): RawBuilder<number> {
-  const steps = points.map((p) => sql`(case when s.recency_days > ${p}::int then 1 else 0 end)`);
-  return sql<number>`(5 - ${sql.join(steps, sql` - `)})`;
-}
+/** The columns of customer_measure_rows a refresh writes: the view's and the integer keys. */
+export const ROW_COLUMNS = [
+  ...MEASURE_COLUMNS,
+  'first_day',
+  'last_day',
+  'spend_cents',
+  'spend_band',
+] as const;
 
 /**
  * The named RFM groups, first match wins:
@@ -53,7 +50,7 @@ export const RFM_GROUPS = [
 export type RfmGroup = (typeof RFM_GROUPS)[number];
 
 const rfmGroup = sql<RfmGroup>`case
-  when sc.customer_id is null then null
+  when sc.orders_count = 0 then null
   when sc.r_score >= 4 and sc.f_score >= 4 and sc.m_score >= 4 then 'champions'
   when sc.f_score = 1 and sc.r_score >= 4 then 'new'
   when sc.r_score <= 2 and sc.f_score >= 3 then 'at_risk'
@@ -122,80 +119,144 @@ export function baseSelect(asOf: string, only?: string): RawBuilder<unknown> {
     where c.merged_into_customer_id is null`;
 }
 
+/** A day as a number (days since 1970-01-01, UTC) so that cut points on days are plain integers. */
+export const dayNumber = (day: string): number => Math.round(Date.parse(`${day}T00:00:00Z`) / 86_400_000);
+
+const dayOf = (column: string) => sql`((${sql.ref(column)} at time zone 'UTC')::date - date '1970-01-01')`;
+
 /**
- * One row per customer (MEASURE_COLUMNS) from a relation of base measures (BASE_COLUMNS, every customer
- * once): the as-of arithmetic (tenure, recency), the RFM scores and the tiers, which rank customers against
- * each other. It reads nothing but `base`, so the incremental refresh can feed it the stored base measures
- * of unchanged customers and fresh ones for the changed, and get what a full refresh gets. Ties in every
- * ranking are broken by customer_id, so both engines agree; money is ranked as exact integer cents.
+ * Base measures (BASE_COLUMNS) with the integer keys the scores are taken on: fd / ld, the day numbers of
+ * the first and last purchase; cents, the total spend in exact integer cents; band, the spend band: cents
+ * rounded down to three significant digits (¥12,345.67 → ¥12,300), so spend has a few thousand distinct
+ * values rather than one per customer and its cut points come from a count per value.
  */
-export function rankedSelect(
-  base: RawBuilder<unknown>,
-  asOf: string,
-  settings: MeasuresSettings,
+export function keyedSelect(base: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`select b.*, ${dayOf('b.first_purchase_at')} as fd, ${dayOf('b.last_purchase_at')} as ld,
+    (b.total_spend * 100)::int8 as cents, ${band(sql`(b.total_spend * 100)::int8`)} as band from (${base}) b`;
+}
+
+/** Stored rows (alias m) as keyedSelect gives them: their base measures and stored keys. */
+export function storedKeyed(
+  where: RawBuilder<unknown>,
+  extra: RawBuilder<unknown> = sql``,
 ): RawBuilder<unknown> {
-  const { rfm, tiers } = settings;
-  const r = rfm
-    ? recencyScore(rfm.recencyDays)
-    : sql`ntile(5) over (order by s.recency_days desc, s.customer_id)`;
-  const f = rfm
-    ? upwardScore(sql`s.orders_count`, rfm.frequency)
-    : sql`ntile(5) over (order by s.orders_count, s.customer_id)`;
-  const m = rfm
-    ? upwardScore(sql`s.total_spend`, rfm.monetary)
-    : sql`ntile(5) over (order by s.cents, s.customer_id)`;
-  const w = tiers.weights;
+  const columns = sql.join(BASE_COLUMNS.map((c) => sql.ref(`m.${c}`)));
+  return sql`select ${columns}, m.first_day as fd, m.last_day as ld, m.spend_cents as cents,
+    m.spend_band as band ${extra} from customer_measure_rows m ${where}`;
+}
+
+/** The histogram rows (kind, x, n) of the keys of `keyed`'s buyers: 1 ld, 2 fd, 3 orders_count, 4 band. */
+export function histogramSelect(keyed: RawBuilder<unknown>, sign = 1): RawBuilder<unknown> {
   return sql`
-    with input as (
-      select * from (${base}) i
-    ), base as (
-      -- one row per customer, purchases or not
-      select i.*, ${asOf}::date as as_of,
-             ${asOf}::date - (i.first_purchase_at at time zone 'UTC')::date as tenure_days,
-             ${asOf}::date - (i.last_purchase_at at time zone 'UTC')::date as recency_days,
-             (i.total_spend * 100)::int8 as cents
-      from input i
-    ), scored as (
-      -- one row per customer with a purchase: the three scores
-      select s.customer_id, ${r} as r_score, ${f} as f_score, ${m} as m_score
-      from base s where s.orders_count > 0
-    ), composite as (
-      -- one row per active customer (a purchase within lapsedDays): the composite loyalty score
-      select s.customer_id, s.cents,
-             ${w.spend}::float8 * percent_rank() over (order by s.cents)
-           + ${w.tenure}::float8 * percent_rank() over (order by s.tenure_days)
-           + ${w.repeat}::float8 * percent_rank() over (order by s.orders_count) as score
-      from base s where s.orders_count > 0 and s.recency_days < ${tiers.lapsedDays}::int
-    ), ranked as (
-      select c.customer_id,
-             row_number() over (order by c.score desc, c.cents desc, c.customer_id)::int as tier_rank,
-             count(*) over () as active
-      from composite c
-    )
-    select s.customer_id, s.as_of, s.first_purchase_at, s.last_purchase_at,
-           s.orders_count, s.purchase_days, s.tenure_days, s.total_spend, s.average_order_value,
-           s.gross_margin, s.returns_amount, s.recency_days,
-           sc.r_score::smallint as r_score, sc.f_score::smallint as f_score, sc.m_score::smallint as m_score,
-           sc.r_score::text || sc.f_score::text || sc.m_score::text as rfm_cell,
-           ${rfmGroup} as rfm_group,
-           case
-             when s.orders_count = 0 then null
-             when k.customer_id is null then 'lapsed'
-             when k.tier_rank <= round(${tiers.loyalShare}::numeric * k.active) then 'loyal'
-             when k.tier_rank <= round((${tiers.loyalShare}::numeric + ${tiers.semiLoyalShare}::numeric) * k.active) then 'semi_loyal'
-             when s.tenure_days < ${tiers.newDays}::int then 'new'
-             else 'regular'
-           end as tier,
-           k.tier_rank
-    from base s
-    left join scored sc on sc.customer_id = s.customer_id
-    left join ranked k on k.customer_id = s.customer_id`;
+    select v.kind, v.x, (${sign} * count(*))::int as n
+    from (${keyed}) k
+    cross join lateral (values (1::smallint, k.ld::int8), (2::smallint, k.fd::int8),
+                               (3::smallint, k.orders_count::int8), (4::smallint, k.band)) v(kind, x)
+    where k.orders_count > 0 and v.x is not null
+    group by v.kind, v.x`;
+}
+
+/** Cents rounded down to three significant digits (values below 1,000 cents stay as they are). */
+function band(cents: RawBuilder<unknown>): RawBuilder<number> {
+  return sql<number>`(case when ${cents} < 1000 then ${cents}
+    else ${cents} / (10::int8 ^ (length(${cents}::text) - 3))::int8 * (10::int8 ^ (length(${cents}::text) - 3))::int8 end)`;
+}
+
+/** One position in the tier ranking: loyalty score (descending), then cents (descending), then id. */
+export type RankKey = { score: number; cents: string; customerId: number };
+
+/**
+ * What the per-customer scores and tiers of one refresh are a function of, besides the customer's own
+ * values. RFM: score = 1 + the number of `reach` points the value reaches (value ≥ point), on the
+ * integer keys (R: day number of the last purchase, F: orders, M: cents). Composite: each component's 99
+ * percentile cut values q₁…q₉₉ over all buyers; pct(x) = #{j : x > qⱼ} ÷ 99 (spend on the band, tenure
+ * on −fd: an earlier first purchase is a longer tenure). Tiers: the rank keys of the last loyal and the
+ * last semi-loyal customer among the active ones (null when the share rounds to nobody).
+ */
+export type CutPoints = {
+  asOf: string;
+  buyers: number;
+  /** M is reached on the spend band for quintiles, on exact cents for configured cut points. */
+  reach: { r: number[]; f: number[]; m: string[]; mOn: 'band' | 'cents' };
+  percentiles: { spend: number[]; tenure: number[]; repeat: number[] };
+  active: number;
+  loyal: RankKey | null;
+  semiLoyal: RankKey | null;
+};
+
+const ints = (values: readonly (number | string)[]) =>
+  sql`${`{${values.length ? values.join(',') : '0'}}`}::int8[]`;
+
+const reachScore = (value: RawBuilder<unknown>, points: readonly (number | string)[]) =>
+  sql<number>`(1 + ${sql.join(
+    points.map((p) => sql`(case when ${value} >= ${String(p)}::int8 then 1 else 0 end)`),
+    sql` + `,
+  )})::smallint`;
+
+/** The composite loyalty score of the rows of `k` (keyed), from the percentile cut values. */
+export function loyaltyScore(settings: MeasuresSettings, p: CutPoints['percentiles']): RawBuilder<number> {
+  const w = settings.tiers.weights;
+  return sql<number>`(${w.spend}::float8 * width_bucket(k.band - 1, ${ints(p.spend)})
+    + ${w.tenure}::float8 * width_bucket(-k.fd - 1, ${ints(p.tenure)})
+    + ${w.repeat}::float8 * width_bucket(k.orders_count::int8 - 1, ${ints(p.repeat)})) / 99`;
+}
+
+/** Whether the row (with columns score, cents, customer_id) ranks at or above `key`. */
+export function rankedAtOrAbove(key: RankKey | null): RawBuilder<boolean> {
+  if (!key) return sql<boolean>`false`;
+  return sql<boolean>`(-sc.score, -sc.cents, sc.customer_id) <= (-(${key.score}::float8), -(${key.cents}::int8), ${key.customerId}::int8)`;
 }
 
 /**
- * One row per (unmerged) customer: their measures as of the end of `asOf` (UTC), computed from the raw
- * orders, lines, products and returns — what a full refresh stores and every tier snapshot uses.
+ * Every column of `keyed` (keyedSelect over every customer, or only some of them) and their RFM scores,
+ * cell, group and tier as of `cuts.asOf` (and score, the composite loyalty score). Each is a function of
+ * the customer's own base measures and `cuts` alone, so a customer's row is the same whether it is
+ * computed with everybody (full refresh) or alone (incremental refresh): that is what makes them agree.
  */
-export function measuresSelect(asOf: string, settings: MeasuresSettings): RawBuilder<unknown> {
-  return rankedSelect(baseSelect(asOf), asOf, settings);
+export function tieredSelect(
+  keyed: RawBuilder<unknown>,
+  settings: MeasuresSettings,
+  cuts: CutPoints,
+): RawBuilder<unknown> {
+  const day = dayNumber(cuts.asOf);
+  const { tiers } = settings;
+  return sql`
+    with k as (
+      select * from (${keyed}) k0
+    ), sc as (
+      select k.*,
+             case when k.orders_count > 0 then ${reachScore(sql`k.ld`, cuts.reach.r)} end as r_score,
+             case when k.orders_count > 0 then ${reachScore(sql`k.orders_count`, cuts.reach.f)} end as f_score,
+             case when k.orders_count > 0 then ${reachScore(sql.ref(`k.${cuts.reach.mOn}`), cuts.reach.m)} end as m_score,
+             case when k.orders_count > 0 then ${loyaltyScore(settings, cuts.percentiles)} end as score
+      from k
+    )
+    select sc.*,
+           sc.r_score::text || sc.f_score::text || sc.m_score::text as rfm_cell,
+           ${rfmGroup} as rfm_group,
+           case
+             when sc.orders_count = 0 then null
+             when ${day}::int - sc.ld >= ${tiers.lapsedDays}::int then 'lapsed'
+             when ${rankedAtOrAbove(cuts.loyal)} then 'loyal'
+             when ${rankedAtOrAbove(cuts.semiLoyal)} then 'semi_loyal'
+             when ${day}::int - sc.fd < ${tiers.newDays}::int then 'new'
+             else 'regular'
+           end as tier
+    from sc`;
+}
+
+/** One row per customer of `keyed`: ROW_COLUMNS as of `cuts.asOf` (see tieredSelect). */
+export function finalSelect(
+  keyed: RawBuilder<unknown>,
+  settings: MeasuresSettings,
+  cuts: CutPoints,
+): RawBuilder<unknown> {
+  const day = dayNumber(cuts.asOf);
+  return sql`
+    select t.customer_id, ${cuts.asOf}::date as as_of, t.first_purchase_at, t.last_purchase_at,
+           t.orders_count, t.purchase_days, ${day}::int - t.fd as tenure_days, t.total_spend,
+           t.average_order_value, t.gross_margin, t.returns_amount, ${day}::int - t.ld as recency_days,
+           t.r_score, t.f_score, t.m_score, t.rfm_cell, t.rfm_group, t.tier, null::int as tier_rank,
+           t.fd as first_day, t.ld as last_day, t.cents as spend_cents, t.band as spend_band
+    from (${tieredSelect(keyed, settings, cuts)}) t`;
 }

@@ -5,6 +5,7 @@ import type { Database } from '../../db/index.ts';
 import { importRecords, iterableSource } from '../../importer/index.ts';
 import {
   monthEnds,
+  type RankKey,
   refreshMeasures,
   rfmReport,
   snapshotTiers,
@@ -130,7 +131,13 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
   it('computes the purchase measures as of the end of the as-of day', async () => {
     const result = await refreshMeasures(database, { asOf: '2025-06-30' });
     expect([result.asOf, result.customers, result.withPurchases]).toEqual(['2025-06-30', 12, 10]);
-    expect(result.steps.map((s) => s.step)).toEqual(['analyze', 'clear changes', 'measures']);
+    expect(result.steps.map((s) => s.step)).toEqual([
+      'analyze',
+      'clear changes',
+      'base measures',
+      'cut points',
+      'write',
+    ]);
     expect([result.mode, result.recomputed]).toEqual(['full', 12]);
     const m = await measures(database);
     expect(pick(m, 'orders_count')).toEqual({
@@ -213,9 +220,12 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
   it('scores RFM by quintiles and names the groups', async () => {
     await refreshMeasures(database, { asOf: '2025-06-30' });
     const m = await measures(database);
-    // R: by recency, longest first (ties by id): C08 C09 | C05 C10 | C04 C03 | C02 C06 | C01 C07.
-    // F: by orders: C07 C09 | C05 C06 | C10 C04 | C08 C03 | C02 C01.
-    // M: by spend: C07 C09 | C05 C10 | C04 C06 | C08 C02 | C01 C03.
+    // Quintile cut values over the 10 buyers: the values at positions ⌈k·10/5⌉ = 2, 4, 6, 8 of each
+    // measure in ascending order; score = 1 + the number of cut values the customer's value is above.
+    // R, last purchase: C08 C09 | C05 C10 | C04 C03 | C02 C06 | C01 C07 (no ties: as by position).
+    // F, orders 1 1 2 2 2 3 3 4 5 6: cut values 1, 2, 3, 4, so 1 → 1, 2 → 2, 3 → 3, 4 → 4, 5 and 6 → 5
+    //   (C10 shares F 2 with C05 and C06, C08 shares 3 with C04: ties get the same score).
+    // M, spend 50 100 200 250 300 400 700 900 1200 1500: cut values 100, 250, 400, 900.
     expect(pick(m, 'rfm_cell')).toEqual({
       C01: '555',
       C02: '454',
@@ -224,9 +234,9 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
       C05: '222',
       C06: '423',
       C07: '511',
-      C08: '144',
+      C08: '134',
       C09: '111',
-      C10: '232',
+      C10: '222',
       C11: null,
       C12: null,
     });
@@ -240,7 +250,7 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
       C07: 'new',
       C08: 'at_risk',
       C09: 'hibernating',
-      C10: 'at_risk',
+      C10: 'hibernating',
       C11: null,
       C12: null,
     });
@@ -249,15 +259,16 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
     expect(report.groups.map((g) => [g.group, g.customers, g.revenue])).toEqual([
       ['champions', 2, '2100.00'],
       ['new', 1, '50.00'],
-      ['at_risk', 2, '950.00'],
-      ['hibernating', 2, '300.00'],
+      ['at_risk', 1, '700.00'],
+      ['hibernating', 3, '550.00'],
       ['loyal', 1, '1500.00'],
       ['promising', 1, '400.00'],
       ['need_attention', 1, '300.00'],
     ]);
     expect(report.groups[0]!.customerShare).toBe(0.2);
     expect(report.cells).toContainEqual({ cell: '555', customers: 1, revenue: '1200.00' });
-    expect(report.cells.length).toBe(10);
+    expect(report.cells).toContainEqual({ cell: '222', customers: 2, revenue: '450.00' });
+    expect(report.cells.length).toBe(9);
   });
 
   it('scores RFM by configured cut points', async () => {
@@ -290,26 +301,30 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
   });
 
   it('assigns tiers by the composite score (default and custom shares, spend only)', async () => {
-    // Active (a purchase within 365 days): all but C08 (lapsed). Percentile ranks over 9, in eighths:
-    // spend C07 0 C09 1 C05 2 C10 3 C04 4 C06 5 C02 6 C01 7 C03 8; tenure C07 0 C06 1 C10 2 C09 3 C05 4 C04 5
-    // C03 6 C02 7 C01 8; orders C07,C09 0 C05,C06,C10 2 C04 5 C03 6 C02 7 C01 8.
-    // Score = 0.6 s + 0.2 t + 0.2 r: C01 7.4, C03 7.2, C02 6.4, C04 4.4, C06 3.6, C10 2.6, C05 2.4, C09 1.2, C07 0.
+    // Percentile cut values over all 10 buyers: q_j = the value at position ⌈j·10/100⌉, j = 1…99, so
+    // pct(x) = #{j : x > q_j} / 99 = 10 · L / 99 with L = how many buyers have a smaller value.
+    // L by spend: C07 0 C09 1 C05 2 C10 3 C04 4 C06 5 C08 6 C02 7 C01 8 C03 9; by tenure (earlier first
+    // purchase = longer): C07 0 C06 1 C10 2 C09 3 C05 4 C04 5 C03 6 C02 7 C01 8 C08 9; by orders
+    // (1 1 2 2 2 3 3 4 5 6): C07,C09 0 C05,C06,C10 2 C04,C08 5 C03 7 C02 8 C01 9.
+    // Score × 99 / 10 = 0.6 L_spend + 0.2 L_tenure + 0.2 L_orders: C01 8.2, C03 8.0, C02 7.2, C08 6.4,
+    // C04 4.4, C06 3.6, C10 2.6, C05 2.4, C09 1.2, C07 0. Active (a purchase within 365 days): all but C08.
     await refreshMeasures(database, { asOf: '2025-06-30' });
     let m = await measures(database);
-    expect(pick(m, 'tier_rank')).toEqual({
-      C01: 1,
-      C02: 3,
-      C03: 2,
-      C04: 4,
-      C05: 7,
-      C06: 5,
-      C07: 9,
-      C08: null,
-      C09: 8,
-      C10: 6,
-      C11: null,
-      C12: null,
-    });
+    const thresholds = async () => {
+      const { rows } = await sql<{ cut_points: { active: number; loyal: RankKey; semiLoyal: RankKey } }>`
+        select cut_points from measures_refreshes order by id desc limit 1`.execute(database.db);
+      return rows[0]!.cut_points;
+    };
+    // The last loyal customer (rank round(0.06 · 9) = 1) is C01, the last semi-loyal (rank 2) C03.
+    const cuts = await thresholds();
+    expect([cuts.active, cuts.loyal.customerId, cuts.semiLoyal.customerId]).toEqual([
+      9,
+      ids.get('C01'),
+      ids.get('C03'),
+    ]);
+    expect(cuts.loyal.score).toBeCloseTo(82 / 99, 12);
+    expect(cuts.semiLoyal.score).toBeCloseTo(80 / 99, 12);
+    expect(pick(m, 'tier_rank')).toEqual(Object.fromEntries([...m.keys()].sort().map((k) => [k, null])));
     // loyal: round(0.06 · 9) = 1; semi-loyal up to round(0.20 · 9) = 2; new: first purchase < 90 days ago.
     expect(pick(m, 'tier')).toEqual({
       C01: 'loyal',

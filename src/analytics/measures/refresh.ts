@@ -1,6 +1,17 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Database, Transaction } from '../../db/index.ts';
-import { BASE_COLUMNS, baseSelect, MEASURE_COLUMNS, rankedSelect } from './measures-sql.ts';
+import { computeCutPoints } from './cut-points.ts';
+import {
+  BASE_COLUMNS,
+  baseSelect,
+  type CutPoints,
+  finalSelect,
+  histogramSelect,
+  keyedSelect,
+  ROW_COLUMNS,
+  storedKeyed,
+  tieredSelect,
+} from './measures-sql.ts';
 import { asOfDay, type MeasuresSettings, type MeasuresSettingsInput, resolveSettings } from './settings.ts';
 
 export type RefreshMode = 'full' | 'incremental';
@@ -96,55 +107,53 @@ export async function refreshMeasures(
     // customer_measures too: statistics taken while it was empty make the write's anti-join a nested loop
     // over what is by now every customer.
     const start = performance.now();
-    await sql`analyze customers, orders, order_lines, products, returns, customer_measures`.execute(
-      database.db,
-    );
+    await sql`analyze customers, orders, order_lines, products, returns`.execute(database.db);
+    // Guarded: statistics taken while the rows table is empty made the next full refresh 35× slower.
+    const { rows } = await sql<{ any: boolean }>`
+      select exists (select 1 from customer_measure_rows) as any`.execute(database.db);
+    if (rows[0]?.any) await sql`analyze customer_measure_rows`.execute(database.db);
     record('analyze', 0, start);
   }
-  const outcome = await database.transaction(async (tx) => {
+  return database.transaction(async (tx) => {
     if (!reason) await sql`set transaction isolation level repeatable read`.execute(tx.db);
     await sql`select pg_advisory_xact_lock(${REFRESH_LOCK}::int8)`.execute(tx.db);
     if (!reason && last) {
       // Rows removed or added behind the refresh's back (a test, a manual fix) make stored rows untrustworthy.
       const start = performance.now();
-      const { rows } = await sql<{ n: number }>`select count(*)::int as n from customer_measures`.execute(
-        tx.db,
-      );
+      // So do rows without the keys a refresh stores (inserted through the view).
+      const { rows } = await sql<{ n: number; unkeyed: number }>`
+        select count(*)::int as n, count(*) filter (where orders_count > 0 and spend_band is null)::int as unkeyed
+        from customer_measure_rows`.execute(tx.db);
       record('check', rows[0]?.n ?? 0, start);
-      if (rows[0]?.n !== last.customers) reason = 'customer_measures was changed outside a refresh';
+      if (rows[0]?.n !== last.customers || rows[0]?.unkeyed !== 0)
+        reason = 'customer_measures was changed outside a refresh';
     }
-    return reason
-      ? fullRefresh(tx, asOf, settings, record)
-      : incrementalRefresh(tx, asOf, last!.as_of, settings, record);
-  });
-  const mode: RefreshMode = reason ? 'full' : 'incremental';
-  const result: RefreshResult = {
-    asOf,
-    mode,
-    reason: reason ?? `continues the refresh as of ${last!.as_of} with the same settings`,
-    customers: outcome.customers,
-    withPurchases: outcome.withPurchases,
-    recomputed: outcome.recomputed,
-    written: outcome.written,
-    steps,
-    seconds: seconds(started),
-  };
-  await database.db
-    .insertInto('measures_refreshes')
-    .values({
-      as_of: asOf,
+    const outcome = reason
+      ? await fullRefresh(tx, asOf, settings, record)
+      : await incrementalRefresh(tx, asOf, last!.as_of, last!.customers, settings, record);
+    const mode: RefreshMode = reason ? 'full' : 'incremental';
+    const result: RefreshResult = {
+      asOf,
       mode,
-      settings: settingsText,
-      customers: result.customers,
-      recomputed: result.recomputed,
-      seconds: result.seconds,
-      steps: JSON.stringify(steps),
-    })
-    .execute();
-  return result;
+      reason: reason ?? `continues the refresh as of ${last!.as_of} with the same settings`,
+      customers: outcome.customers,
+      withPurchases: outcome.withPurchases,
+      recomputed: outcome.recomputed,
+      written: outcome.written,
+      steps,
+      seconds: seconds(started),
+    };
+    // In the same transaction: the view customer_measures shows every row as of this refresh's day.
+    await sql`insert into measures_refreshes (as_of, mode, settings, customers, recomputed, seconds, steps, cut_points)
+      values (${asOf}::date, ${mode}, ${settingsText}, ${result.customers}, ${result.recomputed}, ${result.seconds},
+              ${JSON.stringify(steps)}::jsonb, ${JSON.stringify(outcome.cuts)}::jsonb)`.execute(tx.db);
+    return result;
+  });
 }
 
-type Outcome = Pick<RefreshResult, 'customers' | 'withPurchases' | 'recomputed' | 'written'>;
+type Outcome = Pick<RefreshResult, 'customers' | 'withPurchases' | 'recomputed' | 'written'> & {
+  cuts: CutPoints;
+};
 type Recorder = (step: string, rows: number, start: number) => void;
 
 async function fullRefresh(
@@ -158,15 +167,29 @@ async function fullRefresh(
   const cleared = await sql`delete from measures_dirty_customers`.execute(tx.db);
   record('clear changes', Number(cleared.numAffectedRows ?? 0), start);
   start = performance.now();
-  const outcome = await writeMeasures(tx, rankedSelect(baseSelect(asOf), asOf, settings));
-  record('measures', outcome.customers, start);
-  return { ...outcome, recomputed: outcome.customers };
+  // Staging in a temporary table (not WAL-logged): the cut points and the rows are read from it.
+  const staged = await sql`create temp table measures_stage on commit drop as
+    ${keyedSelect(baseSelect(asOf))}`.execute(tx.db);
+  const stagedRows = Number(staged.numAffectedRows ?? 0);
+  await sql`analyze measures_stage`.execute(tx.db);
+  record('base measures', stagedRows, start);
+  start = performance.now();
+  const stage = sql`select * from measures_stage`;
+  await sql`delete from measures_histograms`.execute(tx.db);
+  await sql`insert into measures_histograms (kind, x, n) ${histogramSelect(stage)}`.execute(tx.db);
+  const cuts = await computeCutPoints(tx, stage, sql`select * from measures_histograms`, asOf, settings);
+  record('cut points', cuts.buyers, start);
+  start = performance.now();
+  const outcome = await writeMeasures(tx, finalSelect(stage, settings, cuts));
+  record('write', outcome.written.updated + outcome.written.inserted + outcome.written.deleted, start);
+  return { ...outcome, recomputed: outcome.customers, cuts };
 }
 
 async function incrementalRefresh(
   tx: Transaction,
   asOf: string,
   lastAsOf: string,
+  lastCustomers: number,
   settings: MeasuresSettings,
   record: Recorder,
 ): Promise<Outcome> {
@@ -194,23 +217,56 @@ async function incrementalRefresh(
   start = performance.now();
   const baseColumns = sql.join(BASE_COLUMNS.map((c) => sql.ref(c)));
   await sql`create temp table measures_batch_base on commit drop as
-    select ${baseColumns} from (${baseSelect(asOf, 'measures_batch')}) b`.execute(tx.db);
+    ${keyedSelect(sql`select ${baseColumns} from (${baseSelect(asOf, 'measures_batch')}) b0`)}`.execute(
+    tx.db,
+  );
   record('their base measures', recomputed, start);
 
   start = performance.now();
-  const storedColumns = sql.join(BASE_COLUMNS.map((c) => sql.ref(`m.${c}`)));
-  const base = sql`
-    select ${storedColumns} from customer_measures m
-    where not exists (select 1 from measures_batch d where d.customer_id = m.customer_id)
-    union all
-    select ${baseColumns} from measures_batch_base`;
-  const outcome = await writeMeasures(tx, rankedSelect(base, asOf, settings), 'measures_batch');
-  record(
-    'ranks and write',
-    outcome.written.updated + outcome.written.inserted + outcome.written.deleted,
-    start,
+  const batchKeyed = sql`select * from measures_batch_base`;
+  const notInBatch = sql`where not exists (select 1 from measures_batch d where d.customer_id = m.customer_id)`;
+  // The histogram follows the batch: their stored keys out, their new keys in.
+  await sql`
+    insert into measures_histograms (kind, x, n)
+    select h.kind, h.x, sum(h.n)::int from (
+      ${histogramSelect(storedKeyed(sql`join measures_batch d on d.customer_id = m.customer_id`), -1)}
+      union all ${histogramSelect(batchKeyed)}
+    ) h group by h.kind, h.x
+    on conflict (kind, x) do update set n = measures_histograms.n + excluded.n`.execute(tx.db);
+  await sql`delete from measures_histograms where n = 0`.execute(tx.db);
+  const all = sql`${storedKeyed(notInBatch)} union all ${batchKeyed}`;
+  const cuts = await computeCutPoints(tx, all, sql`select * from measures_histograms`, asOf, settings);
+  record('cut points', cuts.buyers, start);
+
+  start = performance.now();
+  // The other customers whose scores or tier move with the new cut points and thresholds (the rest of
+  // their row depends on their own orders only, and the view shifts tenure and recency to the new day).
+  const storedWithOld = storedKeyed(
+    notInBatch,
+    sql`, m.r_score as old_r, m.f_score as old_f, m.m_score as old_m, m.tier as old_tier`,
   );
-  return { ...outcome, recomputed };
+  await sql`create temp table measures_moved (customer_id bigint) on commit drop`.execute(tx.db);
+  const movedRows = await sql`insert into measures_moved (customer_id)
+    select t.customer_id from (${tieredSelect(storedWithOld, settings, cuts)}) t
+    where (t.r_score, t.f_score, t.m_score, t.tier) is distinct from (t.old_r, t.old_f, t.old_m, t.old_tier)`.execute(
+    tx.db,
+  );
+  record('moved by the cut points', Number(movedRows.numAffectedRows ?? 0), start);
+
+  start = performance.now();
+  const next = sql`${storedKeyed(sql`join measures_moved v on v.customer_id = m.customer_id`)}
+    union all ${batchKeyed}`;
+  const outcome = await writeMeasures(tx, finalSelect(next, settings, cuts), 'measures_batch');
+  record('write', outcome.written.updated + outcome.written.inserted + outcome.written.deleted, start);
+  // `next` held only the rows written: the totals follow from the last refresh's and the cut points'.
+  const { inserted, deleted } = outcome.written;
+  return {
+    ...outcome,
+    customers: lastCustomers + inserted - deleted,
+    withPurchases: cuts.buyers,
+    recomputed,
+    cuts,
+  };
 }
 
 /**
@@ -221,25 +277,34 @@ async function incrementalRefresh(
  * because they were in customer_measures, which spares two anti-joins over every customer.
  */
 export function writeStatement(next: RawBuilder<unknown>, batch?: string): RawBuilder<WriteCounts> {
-  const columns = MEASURE_COLUMNS.filter((c) => c !== 'customer_id');
-  const list = (alias: string) => sql.join(columns.map((c) => sql.ref(`${alias}.${c}`)));
-  const all = sql.join(MEASURE_COLUMNS.map((c) => sql.ref(c)));
+  const columns = ROW_COLUMNS.filter((c) => c !== 'customer_id');
+  // as_of, tenure and recency are left out of the comparison: the view shifts an older row to the current
+  // day, and tenure / recency follow from the purchase dates, which are compared.
+  const compared = columns.filter((c) => !['as_of', 'tenure_days', 'recency_days'].includes(c));
+  const list = (alias: string, names: readonly string[]) =>
+    sql.join(names.map((c) => sql.ref(`${alias}.${c}`)));
+  const all = sql.join(ROW_COLUMNS.map((c) => sql.ref(c)));
+  const day = (column: string) => sql`(${sql.ref(column)} at time zone 'UTC')::date`;
   return sql<WriteCounts>`
     with next as materialized (select ${all} from (${next}) x
     ), updated as (
-      update customer_measures m set (${sql.join(columns.map((c) => sql.ref(c)))}, refreshed_at) = (${list('n')}, now())
+      update customer_measure_rows m set (${sql.join(columns.map((c) => sql.ref(c)))}, refreshed_at) = (${list('n', columns)}, now())
       from next n
-      where n.customer_id = m.customer_id and (${list('m')}) is distinct from (${list('n')})
+      where n.customer_id = m.customer_id
+        and ((${list('m', compared)}) is distinct from (${list('n', compared)})
+          -- a row written for a later day than this one, or whose days do not follow from its dates
+          or m.as_of > n.as_of
+          or (m.tenure_days, m.recency_days) is distinct from (m.as_of - ${day('m.first_purchase_at')}, m.as_of - ${day('m.last_purchase_at')}))
       returning 1
     ), inserted as (
-      insert into customer_measures (${all})
+      insert into customer_measure_rows (${all})
       select ${all} from next n
       where ${batch ? sql`n.customer_id in (select customer_id from ${sql.table(batch)}) and ` : sql``}
-        not exists (select 1 from customer_measures m where m.customer_id = n.customer_id)
+        not exists (select 1 from customer_measure_rows m where m.customer_id = n.customer_id)
       returning 1
     ), deleted as (
       -- next holds exactly the unmerged customers
-      delete from customer_measures m
+      delete from customer_measure_rows m
       where ${batch ? sql`m.customer_id in (select customer_id from ${sql.table(batch)}) and ` : sql``}
         not exists (select 1 from customers c where c.id = m.customer_id and c.merged_into_customer_id is null)
       returning 1
@@ -261,7 +326,7 @@ async function writeMeasures(
   tx: Transaction,
   next: RawBuilder<unknown>,
   batch?: string,
-): Promise<Omit<Outcome, 'recomputed'>> {
+): Promise<Omit<Outcome, 'recomputed' | 'cuts'>> {
   const { rows } = await writeStatement(next, batch).execute(tx.db);
   const row = rows[0]!;
   return {

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Database } from '../../db/index.ts';
 import { KizunaError } from '../../errors.ts';
-import { measuresSelect } from './measures-sql.ts';
+import { computeCutPoints } from './cut-points.ts';
+import { baseSelect, finalSelect, histogramSelect, keyedSelect } from './measures-sql.ts';
 import { asOfDay, type MeasuresSettingsInput, resolveSettings } from './settings.ts';
 
 export type SnapshotOptions = {
@@ -28,8 +29,8 @@ export function monthEnds(from: string, to: string): string[] {
 }
 
 /**
- * Stores every customer's tier as of each month end in the range, with the very query the refresh
- * uses (asOf = that day), replacing an earlier snapshot of the same day. Only customers with a purchase
+ * Stores every customer's tier as of each month end in the range, with the very definitions the full
+ * refresh uses (base measures, cut points, then every row from those; asOf = that day), replacing an earlier snapshot of the same day. Only customers with a purchase
  * by then have a tier, so only they are stored.
  */
 export async function snapshotTiers(database: Database, options: SnapshotOptions): Promise<SnapshotResult> {
@@ -43,10 +44,16 @@ export async function snapshotTiers(database: Database, options: SnapshotOptions
     const done: SnapshotResult['periods'] = [];
     for (const periodEnd of monthEnds(from, to)) {
       await sql`delete from tier_snapshots where period_end = ${periodEnd}::date`.execute(tx.db);
+      await sql`drop table if exists tier_snapshot_stage`.execute(tx.db);
+      await sql`create temp table tier_snapshot_stage on commit drop as
+        ${keyedSelect(baseSelect(periodEnd))}`.execute(tx.db);
+      await sql`analyze tier_snapshot_stage`.execute(tx.db);
+      const stage = sql`select * from tier_snapshot_stage`;
+      const cuts = await computeCutPoints(tx, stage, histogramSelect(stage), periodEnd, settings);
       const inserted = await sql`
         insert into tier_snapshots (period_end, customer_id, tier, total_spend, orders_count, tenure_days)
         select m.as_of, m.customer_id, m.tier, m.total_spend, m.orders_count, m.tenure_days
-        from (${measuresSelect(periodEnd, settings)}) m
+        from (${finalSelect(stage, settings, cuts)}) m
         where m.tier is not null`.execute(tx.db);
       done.push({ periodEnd, customers: Number(inserted.numAffectedRows ?? 0) });
     }

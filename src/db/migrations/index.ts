@@ -12,6 +12,7 @@ import * as tickets from './011-tickets.ts';
 import * as sla from './012-sla.ts';
 import * as flows from './013-flows.ts';
 import * as analyticsDataVersion from './014-analytics-data-version.ts';
+import * as measuresBoundaries from './015-measures-boundaries.ts';
 import * as segmentFacts from './016-segment-facts.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
@@ -29,5 +30,6 @@ export const migrations: Record<string, Migration> = {
   '012-sla': sla,
   '013-flows': flows,
   '014-analytics-data-version': analyticsDataVersion,
+  '015-measures-boundaries': measuresBoundaries,
   '016-segment-facts': segmentFacts,
 };

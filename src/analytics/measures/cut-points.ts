@@ -1,0 +1,140 @@
+import { type RawBuilder, sql } from 'kysely';
+import type { Transaction } from '../../db/index.ts';
+import { type CutPoints, dayNumber, loyaltyScore, type RankKey } from './measures-sql.ts';
+import type { MeasuresSettings } from './settings.ts';
+
+/** Percentile resolution of the composite loyalty score's components. */
+export const PERCENTILES = 100;
+
+/** 1-based positions ⌈j·n/parts⌉ of the cut values, j = 1 … parts − 1 (integer arithmetic, exact). */
+export function cutPositions(n: number, parts: number): number[] {
+  return Array.from({ length: parts - 1 }, (_, i) => Math.floor(((i + 1) * n + parts - 1) / parts));
+}
+
+/** The values at 1-based `positions` of the ascending values given as a histogram [value, count][] (sorted). */
+function fromHistogram(histogram: [number, number][], positions: number[]): number[] {
+  const out: number[] = [];
+  let seen = 0;
+  let i = 0;
+  for (const p of positions) {
+    while (i < histogram.length && seen + histogram[i]![1] < p) {
+      seen += histogram[i]![1];
+      i++;
+    }
+    out.push(histogram[Math.min(i, histogram.length - 1)]![0]);
+  }
+  return out;
+}
+
+/** From 99 percentile cut values, the four quintile cut values c₁…c₄ (positions ⌈k·n/5⌉ = ⌈20k·n/100⌉). */
+const quintiles = <T>(percentile: T[]): T[] => [19, 39, 59, 79].map((i) => percentile[i]!);
+
+/**
+ * The cut points of a refresh as of `asOf` over `keyed` (keyedSelect over every customer, one row each)
+ * and `histogram`, its buyers' count per key value (histogramSelect or the stored one): the percentile
+ * cut values of last purchase day, first purchase day, orders and spend band over all buyers; the RFM reach points (quintiles: a value scores above cut value
+ * cₖ when it is greater, so ties share a score; or the configured cut points); then, from a count of
+ * active buyers per composite score (a second scan), the rank keys at positions round(loyalShare ·
+ * active) and round((loyalShare + semiLoyalShare) · active).
+ */
+export async function computeCutPoints(
+  tx: Transaction,
+  keyed: RawBuilder<unknown>,
+  histogramSource: RawBuilder<unknown>,
+  asOf: string,
+  settings: MeasuresSettings,
+): Promise<CutPoints> {
+  const { rows: histogramRows } = await sql<{ kind: number; x: string; n: number }>`
+    select h.kind::int as kind, h.x::text as x, h.n::int as n from (${histogramSource}) h where h.n <> 0`.execute(
+    tx.db,
+  );
+  const histogram = (kind: number, sign = 1): [number, number][] =>
+    histogramRows
+      .filter((r) => r.kind === kind)
+      .map((r): [number, number] => [sign * Number(r.x), r.n])
+      .sort((a, b) => a[0] - b[0]);
+  const lastDays = histogram(1);
+  const buyers = lastDays.reduce((sum, [, n]) => sum + n, 0);
+  const positions = cutPositions(buyers, PERCENTILES);
+  const percentiles =
+    buyers > 0
+      ? {
+          spend: fromHistogram(histogram(4), positions),
+          tenure: fromHistogram(histogram(2, -1), positions),
+          repeat: fromHistogram(histogram(3), positions),
+        }
+      : { spend: [], tenure: [], repeat: [] };
+  const day = dayNumber(asOf);
+  const { rfm } = settings;
+  let reach: CutPoints['reach'];
+  if (rfm) {
+    const { rows } = await sql<{ m: string[] }>`
+      select array[${sql.join(rfm.monetary.map((p) => sql`ceil(${String(p)}::numeric * 100)::int8::text`))}] as m`.execute(
+      tx.db,
+    );
+    reach = {
+      // recency ≤ p ⇔ last purchase day ≥ as-of day − p
+      r: [...rfm.recencyDays].reverse().map((p) => day - p),
+      f: rfm.frequency.map((p) => Math.ceil(p)),
+      m: rows[0]!.m,
+      mOn: 'cents',
+    };
+  } else if (buyers > 0) {
+    reach = {
+      r: quintiles(fromHistogram(lastDays, positions)).map((c) => c + 1),
+      f: quintiles(percentiles.repeat).map((c) => c + 1),
+      m: quintiles(percentiles.spend).map((c) => String(c + 1)),
+      mOn: 'band',
+    };
+  } else {
+    reach = { r: [0, 0, 0, 0], f: [0, 0, 0, 0], m: ['0', '0', '0', '0'], mOn: 'band' };
+  }
+  const base: CutPoints = { asOf, buyers, reach, percentiles, active: 0, loyal: null, semiLoyal: null };
+  if (buyers === 0) return base;
+
+  // The active buyers counted per composite score, best first, then the customers at the score where
+  // each threshold rank falls, ordered by the tie-breaks (spend, then customer id).
+  const { tiers } = settings;
+  const score = loyaltyScore(settings, percentiles);
+  const { rows: counts } = await sql<{ score: number; n: number }>`
+    select ${score} as score, count(*)::int as n
+    from (${keyed}) k
+    where k.orders_count > 0 and ${day}::int - k.ld < ${tiers.lapsedDays}::int
+    group by 1 order by 1 desc`.execute(tx.db);
+  const active = counts.reduce((sum, c) => sum + c.n, 0);
+  const { rows: ranks } = await sql<{ loyal: number; semi: number }>`
+    select round(${tiers.loyalShare}::numeric * ${active}::int)::int as loyal,
+           round((${tiers.loyalShare}::numeric + ${tiers.semiLoyalShare}::numeric) * ${active}::int)::int as semi`.execute(
+    tx.db,
+  );
+  // Where each threshold rank falls: its score and its place among the customers with that score.
+  const place = (rank: number): { score: number; at: number } | null => {
+    let above = 0;
+    for (const c of counts) {
+      if (rank >= 1 && above + c.n >= rank) return { score: c.score, at: rank - above };
+      above += c.n;
+    }
+    return null;
+  };
+  const places = [place(ranks[0]!.loyal), place(ranks[0]!.semi)];
+  const wanted = places.filter((p) => p !== null);
+  const { rows: keys } = wanted.length
+    ? await sql<{ score: number; at: number; cents: string; customer_id: number }>`
+        select s.score, s.at::int as at, s.cents::text as cents, s.customer_id::int8 as customer_id from (
+          select ${score} as score, k.cents, k.customer_id,
+                 row_number() over (partition by ${score} order by k.cents desc, k.customer_id) as at
+          from (${keyed}) k
+          where k.orders_count > 0 and ${day}::int - k.ld < ${tiers.lapsedDays}::int
+            and ${score} in (${sql.join(wanted.map((p) => sql`${p.score}::float8`))})
+        ) s
+        where ${sql.join(
+          wanted.map((p) => sql`(s.score = ${p.score}::float8 and s.at = ${p.at})`),
+          sql` or `,
+        )}`.execute(tx.db)
+    : { rows: [] };
+  const keyAt = (p: { score: number; at: number } | null): RankKey | null => {
+    const row = p && keys.find((k) => k.score === p.score && k.at === p.at);
+    return row ? { score: row.score, cents: row.cents, customerId: Number(row.customer_id) } : null;
+  };
+  return { ...base, active, loyal: keyAt(places[0]!), semiLoyal: keyAt(places[1]!) };
+}
