@@ -60,6 +60,14 @@ describe('analytics over HTTP', () => {
 
     const missing = await app.inject({ headers, method: 'GET', url: '/api/reports/transitions' });
     expect([missing.statusCode, missing.json().error.field]).toEqual([400, 'from']);
+    // A parameter the reports do not take is refused by name, not silently ignored.
+    const misnamed = await app.inject({
+      headers,
+      method: 'GET',
+      url: '/api/reports/repeat-drivers?asOf=2026-10-31',
+    });
+    expect([misnamed.statusCode, misnamed.json().error.field]).toEqual([400, 'asOf']);
+    expect(misnamed.json().error.message).toMatch(/asOf/);
     const unknown = await app.inject({ headers, method: 'GET', url: '/api/reports/nope' });
     expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'unknown_report']);
     const bad = await app.inject({

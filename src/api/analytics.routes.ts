@@ -10,7 +10,7 @@ import { parseInput } from './validation.ts';
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
 
 export const ReportParams = z.object({ name: z.string().max(40) });
-export const ReportQuery = z.object({ from: day.optional(), to: day.optional() });
+export const ReportQuery = z.object({ from: day.optional(), to: day.optional() }).strict();
 export const RefreshBody = z
   .object({
     asOf: day.optional(),

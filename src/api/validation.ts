@@ -4,6 +4,8 @@ import { KizunaError } from '../errors.ts';
 /** The field an issue is about, as a dotted path without array indexes ("kinds", "address.postal_code"). */
 function fieldOf(issue: z.core.$ZodIssue): string | undefined {
   const path = issue.path.filter((segment): segment is string => typeof segment === 'string');
+  // An unknown field (strict objects): name it, e.g. "asOf" for a report that takes "to".
+  if (issue.code === 'unrecognized_keys') path.push(issue.keys[0]!);
   return path.length > 0 ? path.join('.') : undefined;
 }
 
