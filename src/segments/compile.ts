@@ -1,6 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import { type Actor, customerInStores } from '../auth/index.ts';
 import type { Database } from '../db/index.ts';
+import { categoryFactsBuyers } from './conditions/purchase.ts';
 import {
   type CompileContext,
   conditionKind,
@@ -102,15 +103,57 @@ function membersWhere(rules: RuleNode, scope: SegmentScope): RawBuilder<boolean>
     and ${compileRules(rules, scope)}`;
 }
 
+/** Kinds whose SQL reads only `c.id` (the others test columns of the customer row). */
+const ID_ONLY_KINDS = new Set([
+  'purchased',
+  'last_purchase',
+  'first_purchase',
+  'tier',
+  'rfm',
+  'measure',
+  'consent',
+  'touch',
+  'interaction',
+  'preference',
+]);
+
+function readsOnlyId(node: RuleNode): boolean {
+  if (isGroup(node)) return node.children.every(readsOnlyId);
+  if (isNot(node)) return readsOnlyId(node.child);
+  return ID_ONLY_KINDS.has(node.kind);
+}
+
+/**
+ * `customers c where …`, or — when the rules are "bought these categories (lately) and …" and the
+ * segment facts answer that condition — the facts' buyers as `c`: the count then reads the category's
+ * index range instead of every customer (the facts hold only customers who can be members), and the
+ * other conditions are tested for those buyers only. When another condition reads the customer row
+ * (tags, fields, do-not-contact…), the buyers are looked up in customers.
+ */
+function membersFrom(rules: RuleNode, scope: SegmentScope): RawBuilder<unknown> {
+  const ctx = contextOf(scope);
+  const children = isGroup(rules) ? (rules.op === 'and' ? rules.children : []) : isNot(rules) ? [] : [rules];
+  for (const [i, child] of children.entries()) {
+    if (isGroup(child) || isNot(child)) continue;
+    const facts = categoryFactsBuyers(child, ctx);
+    if (facts === null) continue;
+    const { buyers, unique } = facts;
+    const rest: RuleNode = { op: 'and', children: children.filter((_, j) => j !== i) };
+    if (!readsOnlyId(rest))
+      return sql`customers c where c.id in (${buyers}) and ${membersWhere(rest, scope)}`;
+    return sql`(select ${unique ? sql`` : sql`distinct`} b.customer_id as id from (${buyers}) b) c
+      where ${customerInStores(scope.actor, CUSTOMER_ID)} and ${compileRules(rest, scope)}`;
+  }
+  return sql`customers c where ${membersWhere(rules, scope)}`;
+}
+
 /** `select c.id from customers c where …`: the members' ids, in no particular order. */
 export function memberIdsQuery(rules: RuleNode, scope: SegmentScope): RawBuilder<{ id: number }> {
-  return sql<{ id: number }>`select c.id from customers c where ${membersWhere(rules, scope)}`;
+  return sql<{ id: number }>`select c.id from ${membersFrom(rules, scope)}`;
 }
 
 export function memberCountQuery(rules: RuleNode, scope: SegmentScope): RawBuilder<{ members: number }> {
-  return sql<{
-    members: number;
-  }>`select count(*)::int as members from customers c where ${membersWhere(rules, scope)}`;
+  return sql<{ members: number }>`select count(*)::int as members from ${membersFrom(rules, scope)}`;
 }
 
 /** The count query's plan (with `analyze`: run, with actual times and rows), for debugging a slow segment. */

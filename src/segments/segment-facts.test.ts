@@ -50,10 +50,17 @@ describe('segment facts stay equal to a recomputation from orders and consents',
     const lines = await db.selectFrom('order_lines').select(['order_id', 'product_id', 'amount']).execute();
     const products = await db.selectFrom('products').select(['id', 'category']).execute();
     const categoryOf = new Map(products.map((p) => [p.id, p.category]));
+    // Facts are kept for customers who can be members: not merged away, not erased.
+    const live = new Set(
+      (await db.selectFrom('customers').select(['id', 'merged_into_customer_id', 'erased_at']).execute())
+        .filter((c) => c.merged_into_customer_id === null && c.erased_at === null)
+        .map((c) => c.id),
+    );
     const orderOf = new Map(orders.map((o) => [o.id, o]));
     const byKey = new Map<string, { fact: Fact; orderIds: Set<number>; cents: number }>();
     for (const l of lines) {
       const order = orderOf.get(l.order_id)!;
+      if (!live.has(order.customer_id)) continue;
       const category = categoryOf.get(l.product_id)!;
       const key = `${order.customer_id}\u0000${category}`;
       let entry = byKey.get(key);
@@ -241,7 +248,8 @@ describe('segment facts stay equal to a recomputation from orders and consents',
     await mergeCustomers(database, 5, 4);
     await expectExact();
 
-    // Erasure deletes the consent history, and with it the consents in force; the orders stay.
+    // Erasure deletes the consent history, and with it the consents in force; the orders stay, but an
+    // erased customer is never a member, so their category facts go.
     await eraseCustomer(database, CLI_ACTOR, 5, 'asked to be forgotten');
     await expectExact();
     expect(
@@ -251,6 +259,17 @@ describe('segment facts stay equal to a recomputation from orders and consents',
         }>`select count(*)::int as n from consents_in_force where customer_id = 5`.execute(db)
       ).rows[0]!.n,
     ).toBe(0);
+    expect(
+      (
+        await sql<{
+          n: number;
+        }>`select count(*)::int as n from customer_category_facts where customer_id = 5`.execute(db)
+      ).rows[0]!.n,
+    ).toBe(0);
+    expect(
+      (await sql<{ n: number }>`select count(*)::int as n from orders where customer_id = 5`.execute(db))
+        .rows[0]!.n,
+    ).toBeGreaterThan(0);
 
     await sql`truncate orders, order_lines, returns, consents cascade`.execute(db);
     await expectExact();

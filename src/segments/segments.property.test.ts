@@ -401,7 +401,9 @@ const treesArb = fc
 const yen = (x: number) => x.toFixed(2);
 
 async function loadShop(database: Database, shop: Shop): Promise<void> {
-  await sql`truncate customers, orders, order_lines, consents, touches, interactions, preferences, customer_measures, customer_clv, measures_dirty_customers cascade`.execute(
+  // customer_measures by delete: it may be a view over the stored rows (issue #4), which delete passes through.
+  await sql`delete from customer_measures`.execute(database.db);
+  await sql`truncate customers, orders, order_lines, consents, touches, interactions, preferences, customer_clv, measures_dirty_customers cascade`.execute(
     database.db,
   );
   const db = database.db;

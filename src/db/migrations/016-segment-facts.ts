@@ -5,14 +5,16 @@ import { type Kysely, sql } from 'kysely';
  * lines and the consent history, kept exact on every write by statement-level triggers (transition
  * tables, one statement per INSERT / UPDATE / DELETE / COPY, as the measures' marks in 008).
  *
- * - `customer_category_facts`: one row per customer and product category bought: first / last order
- *   time, orders with a line of the category, amount of those lines. "Bought wine in the last year" is
- *   one index range (category, last_at) instead of the year's orders joined to their lines.
+ * - `customer_category_facts`: one row per customer who can be a member (not merged away, not erased)
+ *   and product category bought: first / last order time, orders with a line of the category, amount of
+ *   those lines. "Bought wine in the last year" is one index range (category, last_at) instead of the
+ *   year's orders joined to their lines, and a count can start from it without reading customers.
  * - `consents_in_force`: the latest consent row per customer and channel (by time, then id), so
  *   "e-mail consent granted" is an index range instead of the history anti-joined with itself.
  *
  * Both are derived: recomputed for the customers a statement touched (their old and new ids, so a merge
- * moving orders or consents recomputes both records), emptied with their source on TRUNCATE. They have no
+ * moving orders or consents recomputes both records; a customer merged away or erased loses its category
+ * facts), emptied with their source on TRUNCATE. They have no
  * foreign key to customers, so a merge does not move them (it moves their sources, which recompute them)
  * and erasure, which deletes consents, empties the customer's consents in force through the trigger.
  * They are as of now: the compiler reads them only when nothing is dated after the segment's asOf.
@@ -49,6 +51,7 @@ begin
   insert into customer_category_facts (customer_id, category, first_at, last_at, orders, amount)
     select l.customer_id, p.category, min(o.ordered_at), max(o.ordered_at), count(distinct l.order_id), sum(l.amount)
     from unnest(ids) u(id)
+    join customers c on c.id = u.id and c.merged_into_customer_id is null and c.erased_at is null
     join order_lines l on l.customer_id = u.id
     join orders o on o.customer_id = l.customer_id and o.id = l.order_id
     join products p on p.id = l.product_id
@@ -100,6 +103,16 @@ begin
     where n.category is distinct from o.category));
   return null;
 end $$;
+-- Facts are kept for customers who can be members only (not merged away, not erased): a count can then
+-- start from the facts without reading the customers.
+create function segment_facts_customers_update() returns trigger language plpgsql as $$
+begin
+  perform segment_facts_categories(array(
+    select n.id from new_rows n join old_rows o on o.id = n.id
+    where n.merged_into_customer_id is distinct from o.merged_into_customer_id
+       or n.erased_at is distinct from o.erased_at));
+  return null;
+end $$;
 create function segment_facts_purchases_truncate() returns trigger language plpgsql as $$
 begin
   truncate customer_category_facts;
@@ -145,6 +158,9 @@ create trigger order_lines_segment_facts_delete after delete on order_lines
 create trigger order_lines_segment_facts_truncate after truncate on order_lines
   for each statement execute function segment_facts_purchases_truncate();
 
+create trigger customers_segment_facts_update after update on customers
+  referencing old table as old_rows new table as new_rows for each statement execute function segment_facts_customers_update();
+
 create trigger products_segment_facts_update after update on products
   referencing old table as old_rows new table as new_rows for each statement execute function segment_facts_products_update();
 
@@ -161,6 +177,7 @@ create trigger consents_segment_facts_truncate after truncate on consents
 insert into customer_category_facts (customer_id, category, first_at, last_at, orders, amount)
   select l.customer_id, p.category, min(o.ordered_at), max(o.ordered_at), count(distinct l.order_id), sum(l.amount)
   from order_lines l
+  join customers c on c.id = l.customer_id and c.merged_into_customer_id is null and c.erased_at is null
   join orders o on o.customer_id = l.customer_id and o.id = l.order_id
   join products p on p.id = l.product_id
   group by l.customer_id, p.category;

@@ -2,6 +2,7 @@ import { type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import {
   type CompileContext,
+  type Condition,
   type ConditionKind,
   type CustomerRows,
   cents,
@@ -150,6 +151,32 @@ function fromCategoryFacts(p: Purchased, ctx: CompileContext): RawBuilder<boolea
   return zeroQualifies(p)
     ? sql<boolean>`${ctx.customerId} not in (${buyers(sql`not ${allOf(checks)}`)})`
     : sql<boolean>`${ctx.customerId} in (${buyers(allOf(checks))})`;
+}
+
+/**
+ * The customers who meet a "bought these categories (in the last N days)" condition, straight from the
+ * facts, when it is one the facts answer (see fromCategoryFacts): the ids a count can start from. The
+ * facts hold only customers who can be members, so the ids need no check against customers.
+ */
+export function categoryFactsBuyers(
+  node: Condition,
+  ctx: CompileContext,
+): { buyers: RawBuilder<unknown>; unique: boolean } | null {
+  if (node.kind !== 'purchased') return null;
+  const p = node as Purchased;
+  const existence =
+    p.minAmount === undefined &&
+    p.maxAmount === undefined &&
+    p.maxOrders === undefined &&
+    minOrdersOf(p) === 1;
+  if (!existence || fromCategoryFacts(p, ctx) === null) return null;
+  const window =
+    p.withinDays === undefined ? sql`` : sql` and f.last_at > ${windowStart(ctx.asOf, p.withinDays)}`;
+  return {
+    buyers: sql`select f.customer_id from customer_category_facts f where f.category = any(${p.categories}::text[])${window}`,
+    // One row per customer and category: with one category, each buyer once.
+    unique: p.categories!.length === 1,
+  };
 }
 
 function compilePurchased(p: Purchased, ctx: CompileContext): RawBuilder<boolean> {
