@@ -1,24 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../src/api/index.ts';
-import { type MailCatcher, setDemoMailCatcher, startMailCatcher } from '../src/campaigns/index.ts';
+import { type MailCatcher, setDemoMailCatcher } from '../src/campaigns/index.ts';
 import type { Database } from '../src/db/index.ts';
 import { loadCustomers, tagSegment } from './campaigns-fixture.ts';
 import { tokenHeaders } from './helpers/api.ts';
 import { openTestDatabase } from './helpers/database.ts';
+import { catchSmtp, type SmtpCatcher } from './helpers/smtp.ts';
 
 /** The campaign routes around the send: validation, permissions, clone, async send and status, bounces, mails. */
 describe('campaign API', () => {
   let database: Database;
   let app: ReturnType<typeof buildServer>;
   let catcher: MailCatcher;
+  let smtp: SmtpCatcher;
   let marketer: Record<string, string>;
-  const previousSmtp = process.env.SMTP_URL;
 
   beforeAll(async () => {
     database = await openTestDatabase();
-    catcher = await startMailCatcher();
+    smtp = await catchSmtp();
+    catcher = smtp.catcher;
     setDemoMailCatcher(catcher);
-    process.env.SMTP_URL = catcher.url;
     app = buildServer(database);
     await loadCustomers(database, [
       { id: 1, name: 'Aiko', consents: { email: true } },
@@ -30,10 +31,8 @@ describe('campaign API', () => {
 
   afterAll(async () => {
     setDemoMailCatcher(null);
-    process.env.SMTP_URL = previousSmtp;
-    if (previousSmtp === undefined) delete process.env.SMTP_URL;
     await app.close();
-    await catcher.close();
+    await smtp.close();
     await database.close();
   });
 

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../src/api/index.ts';
-import { type MailCatcher, startMailCatcher } from '../src/campaigns/index.ts';
+import type { MailCatcher } from '../src/campaigns/index.ts';
 import type { Database } from '../src/db/index.ts';
 import { loadCustomers, tagSegment } from './campaigns-fixture.ts';
 import { tokenHeaders } from './helpers/api.ts';
 import { openTestDatabase } from './helpers/database.ts';
+import { catchSmtp, type SmtpCatcher } from './helpers/smtp.ts';
 
 /**
  * E-mail end to end with a real SMTP server on 127.0.0.1: personalisation, text + HTML, the unsubscribe
@@ -16,14 +17,14 @@ import { openTestDatabase } from './helpers/database.ts';
 describe('campaign e-mail over SMTP', () => {
   let database: Database;
   let catcher: MailCatcher;
+  let smtp: SmtpCatcher;
   let app: ReturnType<typeof buildServer>;
   let headers: Record<string, string>;
-  const previousSmtp = process.env.SMTP_URL;
 
   beforeAll(async () => {
     database = await openTestDatabase();
-    catcher = await startMailCatcher();
-    process.env.SMTP_URL = catcher.url;
+    smtp = await catchSmtp();
+    catcher = smtp.catcher;
     app = buildServer(database);
     await loadCustomers(database, [
       { id: 1, name: 'Aiko', consents: { email: true } },
@@ -71,10 +72,8 @@ describe('campaign e-mail over SMTP', () => {
   });
 
   afterAll(async () => {
-    process.env.SMTP_URL = previousSmtp;
-    if (previousSmtp === undefined) delete process.env.SMTP_URL;
     await app.close();
-    await catcher.close();
+    await smtp.close();
     await database.close();
   });
 

@@ -1,21 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ACTOR } from '../src/auth/index.ts';
-import { type MailCatcher, startMailCatcher } from '../src/campaigns/mail-catcher.ts';
+import type { MailCatcher } from '../src/campaigns/mail-catcher.ts';
 import type { Database } from '../src/db/index.ts';
 import { receiveEmail } from '../src/service/inbound-mail.ts';
 import { configureReplyMailer, openTicket, replyToTicket } from '../src/service/tickets.ts';
 import { openTestDatabase } from './helpers/database.ts';
+import { catchSmtp, type SmtpCatcher } from './helpers/smtp.ts';
 
 /** Public replies go out through SMTP_URL (nodemailer) to a local SMTP server, and the answer threads back. */
 describe('replies by e-mail', () => {
   let database: Database;
   let catcher: MailCatcher;
+  let smtp: SmtpCatcher;
   let customer: number;
-  const previous = process.env.SMTP_URL;
   beforeAll(async () => {
     database = await openTestDatabase();
-    catcher = await startMailCatcher({ port: 0 });
-    process.env.SMTP_URL = catcher.url;
+    smtp = await catchSmtp();
+    catcher = smtp.catcher;
     configureReplyMailer(undefined);
     customer = (
       await database.db
@@ -26,9 +27,7 @@ describe('replies by e-mail', () => {
     ).id;
   });
   afterAll(async () => {
-    if (previous === undefined) delete process.env.SMTP_URL;
-    else process.env.SMTP_URL = previous;
-    await catcher?.close();
+    await smtp?.close();
     await database?.close();
   });
 

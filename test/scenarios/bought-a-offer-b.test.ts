@@ -1,11 +1,12 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer, type KizunaServer } from '../../src/api/server.ts';
-import { type MailCatcher, startMailCatcher } from '../../src/campaigns/index.ts';
+import type { MailCatcher } from '../../src/campaigns/index.ts';
 import type { Database } from '../../src/db/index.ts';
 import { loadCustomers, recordPurchases } from '../campaigns-fixture.ts';
 import { tokenHeaders } from '../helpers/api.ts';
 import { openTestDatabase } from '../helpers/database.ts';
+import { catchSmtp, type SmtpCatcher } from '../helpers/smtp.ts';
 
 /**
  * Scenario 2 (SCENARIOS.md): "Bought A, offer B." A marketer builds "bought product A in the last year,
@@ -23,8 +24,8 @@ describe('scenario 2: bought A, offer B', () => {
   let database: Database;
   let app: KizunaServer;
   let catcher: MailCatcher;
+  let smtp: SmtpCatcher;
   let headers: Record<string, string>;
-  const previousSmtp = process.env.SMTP_URL;
   const DAY = 86_400_000;
   const now = Date.now();
 
@@ -43,8 +44,8 @@ describe('scenario 2: bought A, offer B', () => {
 
   beforeAll(async () => {
     database = await openTestDatabase();
-    catcher = await startMailCatcher();
-    process.env.SMTP_URL = catcher.url;
+    smtp = await catchSmtp();
+    catcher = smtp.catcher;
     app = buildServer(database);
     await app.ready();
     await loadCustomers(
@@ -85,10 +86,8 @@ describe('scenario 2: bought A, offer B', () => {
   });
 
   afterAll(async () => {
-    process.env.SMTP_URL = previousSmtp;
-    if (previousSmtp === undefined) delete process.env.SMTP_URL;
     await app?.close();
-    await catcher?.close();
+    await smtp?.close();
     await database?.close();
   });
 
