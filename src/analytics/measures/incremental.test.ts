@@ -18,6 +18,13 @@ async function allMeasures(database: Database): Promise<string[]> {
   return rows.map((r) => JSON.stringify(MEASURE_COLUMNS.map((c) => r[c])));
 }
 
+/** The counts per key value the cut points are read from. */
+async function histograms(database: Database): Promise<string[]> {
+  const { rows } = await sql<{ kind: number; x: string; n: number }>`
+    select kind, x::text as x, n from measures_histograms order by kind, x`.execute(database.db);
+  return rows.map((r) => `${r.kind}:${r.x}:${r.n}`);
+}
+
 const count = async (database: Database, query: ReturnType<typeof sql>) =>
   Number(((await query.execute(database.db)).rows[0] as { n: number }).n);
 
@@ -113,6 +120,7 @@ describe('incremental refresh gives exactly the full refresh (demo shop, 2,000 c
     const incremental = await refreshMeasures(database, { asOf: to, settings });
     expect(incremental.mode).toBe('incremental');
     const changed = await allMeasures(database);
+    const histogram = await histograms(database);
     // Only the changed customers were read from the orders: a few percent, not everyone.
     expect(incremental.recomputed).toBeGreaterThanOrEqual(22);
     expect(incremental.recomputed).toBeLessThan(first.customers / 10);
@@ -123,6 +131,8 @@ describe('incremental refresh gives exactly the full refresh (demo shop, 2,000 c
     // The full recompute from the orders finds nothing to change, and every column of every row agrees.
     expect(full.written).toEqual({ updated: 0, inserted: 0, deleted: 0 });
     expect(await allMeasures(database)).toEqual(changed);
+    // The buyers counted per key value, kept in step by the incremental refresh, are the full recount.
+    expect(await histograms(database)).toEqual(histogram);
     expect([full.customers, full.withPurchases]).toEqual([incremental.customers, incremental.withPurchases]);
     return incremental;
   }
