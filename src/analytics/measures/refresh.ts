@@ -76,13 +76,16 @@ function fullBecause(
  * measures or the new ones, never a mix.
  *
  * Full: the base measures (purchases, spend, margin, returns) of every customer from the orders, lines and
- * returns, then the as-of arithmetic and the rankings (RFM quintiles, tiers) over all of them.
+ * returns into a staging table, the buyers counted per key value (measures_histograms), the cut points
+ * and tier thresholds from those (computeCutPoints), then every row from its own base measures and the
+ * cut points (finalSelect).
  * Incremental: the base measures only of the customers marked changed since the last refresh (triggers on
  * orders, lines, returns, customers and product costs fill measures_dirty_customers) and of those with an
  * order or return between the last as-of day and this one; everybody else keeps their stored base measures.
- * The rankings are then recomputed over all customers from customer_measures alone, with the same query as
- * the full refresh — ranks are global, so one customer's new order can move everyone else's. Both write only
- * the rows whose values changed.
+ * The histogram moves the changed customers' old keys out and new keys in, the cut points come from it,
+ * and besides the changed customers only those whose scores or tier the new cut points move are
+ * rewritten — with the same functions as the full refresh, so the rows are the same. Both write only the
+ * rows whose values changed; customer_measures (a view) shows every row as of this refresh's day.
  */
 export async function refreshMeasures(
   database: Database,
