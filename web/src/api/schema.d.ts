@@ -4990,7 +4990,7 @@ export interface paths {
         };
         /**
          * Agent or team measures for tickets opened in a period: CSAT, response and resolution times, SLA attainment, return after contact.
-         * @description No sales figures (the Zappos rule). Times in minutes: wall clock (median, p90) and business hours from the SLA clocks. Return after contact: share of contacted customers who ordered within 90/180 days of the resolution day, against matched customers without contact (tier and recency on the same day). See docs/service-desk.md.
+         * @description No sales figures (the Zappos rule). Times in minutes: wall clock (median, p90) and business hours from the SLA clocks. Return after contact: share of contacted customers who ordered within 90/180 days after the week of the resolution, against matched customers without contact (tier and recency on the same index day). See docs/service-desk.md.
          */
         get: {
             parameters: {
