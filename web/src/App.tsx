@@ -28,6 +28,8 @@ const DashboardPage = lazy(() => import('./pages/Dashboard').then((m) => ({ defa
 const SegmentsPage = lazy(() => import('./pages/Segments').then((m) => ({ default: m.SegmentsPage })));
 const CampaignsPage = lazy(() => import('./pages/Campaigns').then((m) => ({ default: m.CampaignsPage })));
 const ImportPage = lazy(() => import('./pages/Import').then((m) => ({ default: m.ImportPage })));
+const DeskPage = lazy(() => import('./pages/Desk').then((m) => ({ default: m.DeskPage })));
+const FlowsPage = lazy(() => import('./pages/Flows').then((m) => ({ default: m.FlowsPage })));
 const MailCatcherPage = lazy(() =>
   import('./pages/MailCatcher').then((m) => ({ default: m.MailCatcherPage })),
 );
@@ -38,6 +40,8 @@ const NAV: readonly NavItem[] = [
   { to: '/customers', label: 'nav.customers', permission: 'customers:read' },
   { to: '/segments', label: 'nav.segments', permission: 'segments:write' },
   { to: '/campaigns', label: 'nav.campaigns', permission: 'campaigns:write' },
+  { to: '/flows', label: 'nav.flows', permission: 'reports:read' },
+  { to: '/desk', label: 'nav.desk', permission: 'interactions:write' },
   { to: '/import', label: 'nav.import', permission: 'customers:write' },
   { to: '/mails', label: 'nav.mails', permission: 'campaigns:write' },
 ];
@@ -141,6 +145,8 @@ function Shell() {
             <Route path="/customers/:id" element={<Customer360Page />} />
             <Route path="/segments" element={<SegmentsPage />} />
             <Route path="/campaigns/*" element={<CampaignsPage />} />
+            <Route path="/flows/*" element={<FlowsPage />} />
+            <Route path="/desk/*" element={<DeskPage />} />
             <Route path="/import" element={<ImportPage />} />
             <Route path="/mails" element={<MailCatcherPage />} />
             <Route path="*" element={<NotFound />} />
