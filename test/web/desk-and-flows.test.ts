@@ -14,6 +14,7 @@ import {
   ensureWebAppBuilt,
   launchBrowser,
   type Running,
+  seriousViolations,
   startServer,
 } from './harness.ts';
 
@@ -216,6 +217,7 @@ describe.skipIf(unavailable !== null)('service desk and flows in a browser', () 
 
     await page.getByRole('button', { name: 'Resolved' }).click();
     await expect.poll(() => page.getByTestId('ticket-status').textContent()).toBe('Resolved');
+    expect(await seriousViolations(page)).toEqual([]);
 
     const messages = await database.db
       .selectFrom('ticket_messages')
@@ -240,6 +242,10 @@ describe.skipIf(unavailable !== null)('service desk and flows in a browser', () 
     await page.getByRole('tab', { name: 'Breaching soon' }).click();
     await page.getByTestId('queue-breaching').waitFor();
     expect(await rowSubjects('breaching')).toEqual(['Scratched lens']);
+    expect(await seriousViolations(page)).toEqual([]);
+    // The flows' staff tasks have a tab of their own here (agents have no Flows page); none planted.
+    await page.getByRole('tab', { name: 'Tasks from flows' }).click();
+    await page.getByTestId('flow-tasks').getByText('No open tasks.').waitFor();
   });
 
   it('a marketer switches on the welcome flow and sees it on in the list', async () => {
@@ -293,5 +299,6 @@ describe.skipIf(unavailable !== null)('service desk and flows in a browser', () 
       maximumFractionDigits: 1,
     }).format(difference);
     expect(await text('flow-lift')).toContain(`Difference to the holdout ${percent}`);
+    expect(await seriousViolations(page)).toEqual([]);
   });
 });

@@ -325,6 +325,7 @@ export const en = {
       breaching: 'Breaching soon',
       followUps: 'Follow-ups due',
       all: 'All open',
+      flowTasks: 'Tasks from flows',
     },
     customer: 'Customer',
     subject: 'Subject',

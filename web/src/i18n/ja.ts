@@ -321,6 +321,7 @@ export const ja: Dictionary = {
       breaching: '期限間近',
       followUps: 'フォローアップ予定',
       all: '未完了すべて',
+      flowTasks: 'フローのタスク',
     },
     customer: 'お客様',
     subject: '件名',

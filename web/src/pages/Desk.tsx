@@ -23,6 +23,7 @@ import { useAuth } from '../auth';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useLoad } from '../components/useLoad';
 import { formatDateTime } from '../format';
+import { FlowTasks } from './Flows';
 
 // The answers of src/api/ticket.routes.ts and sla.routes.ts (the OpenAPI document does not type them).
 type Ticket = {
@@ -104,7 +105,9 @@ type Escalation = {
   priority: string;
 };
 
-const QUEUES = ['mine', 'unassigned', 'breaching', 'followUps', 'all'] as const;
+// Orange dark enough for small text on white and on striped rows (WCAG AA); Mantine's orange.9 is not.
+const AMBER = '#a63c00';
+const QUEUES = ['mine', 'unassigned', 'breaching', 'followUps', 'all', 'flowTasks'] as const;
 type Queue = (typeof QUEUES)[number];
 const CLOCKS = ['firstResponse', 'nextResponse', 'resolution'] as const;
 
@@ -151,7 +154,7 @@ function SlaBadge({ state, dueAt }: { state: SlaState['worst'] | undefined; dueA
   if (state === 'breached' || state === 'near_breach') {
     return (
       <Group gap={4} wrap="nowrap">
-        <Badge color={state === 'breached' ? 'red' : 'orange'} data-testid="sla-badge">
+        <Badge variant="outline" color={state === 'breached' ? 'red.9' : AMBER} data-testid="sla-badge">
           {t(`desk.sla.${state}`)}
         </Badge>
         {dueAt && <Text size="xs">{t('desk.dueAt', { at: formatDateTime(dueAt) })}</Text>}
@@ -181,7 +184,13 @@ function DeskQueues() {
         </Tabs.List>
         {QUEUES.map((q) => (
           <Tabs.Panel key={q} value={q} pt="sm">
-            {q === 'followUps' ? <FollowUpList /> : <TicketQueue queue={q} />}
+            {q === 'followUps' ? (
+              <FollowUpList />
+            ) : q === 'flowTasks' ? (
+              <FlowTasks />
+            ) : (
+              <TicketQueue queue={q} />
+            )}
           </Tabs.Panel>
         ))}
       </Tabs>
@@ -190,7 +199,7 @@ function DeskQueues() {
   );
 }
 
-function TicketQueue({ queue }: { queue: Exclude<Queue, 'followUps'> }) {
+function TicketQueue({ queue }: { queue: Exclude<Queue, 'followUps' | 'flowTasks'> }) {
   const { t } = useTranslation();
   const [limit, setLimit] = useState(50);
   const list = useLoad(async () => {
@@ -240,7 +249,7 @@ function TicketQueue({ queue }: { queue: Exclude<Queue, 'followUps'> }) {
                 <Table.Td>{t(`interactionKinds.${ticket.kind}`, { defaultValue: ticket.kind })}</Table.Td>
                 <Table.Td>
                   <Badge
-                    variant={ticket.priority === 'urgent' ? 'filled' : 'light'}
+                    variant={ticket.priority === 'urgent' ? 'filled' : 'outline'}
                     color={priorityColor(ticket.priority)}
                   >
                     {t(`desk.priorities.${ticket.priority}`, { defaultValue: ticket.priority })}
@@ -269,7 +278,7 @@ function TicketQueue({ queue }: { queue: Exclude<Queue, 'followUps'> }) {
 }
 
 const priorityColor = (priority: string) =>
-  priority === 'urgent' ? 'red' : priority === 'high' ? 'orange' : priority === 'low' ? 'gray' : 'blue';
+  priority === 'urgent' ? 'red.9' : priority === 'high' ? AMBER : priority === 'low' ? 'gray.7' : 'blue.9';
 
 function FollowUpList() {
   const { t } = useTranslation();
@@ -433,7 +442,7 @@ function TicketPage() {
         <Badge variant="outline" data-testid="ticket-status">
           {t(`desk.statuses.${ticket.status}`, { defaultValue: ticket.status })}
         </Badge>
-        <Badge color={priorityColor(ticket.priority)} variant="light">
+        <Badge color={priorityColor(ticket.priority)} variant="outline">
           {t(`desk.priorities.${ticket.priority}`, { defaultValue: ticket.priority })}
         </Badge>
       </Group>
@@ -462,7 +471,7 @@ function TicketPage() {
             data-testid={`message-${m.kind}`}
           >
             <Group gap="xs" mb={4}>
-              <Badge size="xs" variant="light" color={m.kind === 'internal_note' ? 'yellow' : 'gray'}>
+              <Badge size="xs" variant="outline" color={m.kind === 'internal_note' ? 'grape.9' : 'gray.7'}>
                 {t(`desk.messageKinds.${m.kind}`)}
               </Badge>
               <Text size="xs" c="dimmed">
@@ -478,7 +487,10 @@ function TicketPage() {
         {messages.length === 0 && <Text size="sm">{t('desk.noMessages')}</Text>}
       </Stack>
       {csatUrl && (
-        <Alert color="teal" role="status" title={t('desk.csatTitle')}>
+        <Alert color="gray" role="status">
+          <Text size="sm" fw={600}>
+            {t('desk.csatTitle')}
+          </Text>
           <Text size="sm" style={{ wordBreak: 'break-all' }}>
             {csatUrl}
           </Text>
@@ -545,19 +557,19 @@ function SlaCard({ sla }: { sla: SlaState }) {
           if (!clock) return null;
           const color =
             clock.state === 'breached'
-              ? 'red'
+              ? 'red.9'
               : clock.state === 'near_breach'
-                ? 'orange'
+                ? AMBER
                 : clock.state === 'met'
-                  ? 'teal'
-                  : 'gray';
+                  ? 'teal.9'
+                  : 'gray.7';
           return (
             <Stack key={name} gap={0}>
               <Text size="xs" c="dimmed">
                 {t(`desk.slaClocks.${name}`)}
               </Text>
               <Group gap={4}>
-                <Badge size="sm" color={color}>
+                <Badge size="sm" variant="outline" color={color}>
                   {t(`desk.clockStates.${clock.state}`)}
                 </Badge>
                 <Text size="xs">

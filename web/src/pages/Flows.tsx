@@ -158,7 +158,11 @@ function FlowList() {
                 </Table.Td>
                 <Table.Td>{flow.currentVersion}</Table.Td>
                 <Table.Td>
-                  <Badge color={flow.enabled ? 'teal' : 'gray'} data-testid="flow-state">
+                  <Badge
+                    variant="outline"
+                    color={flow.enabled ? 'teal.9' : 'gray.7'}
+                    data-testid="flow-state"
+                  >
                     {flow.enabled ? t('flows.on') : t('flows.off')}
                   </Badge>
                 </Table.Td>
@@ -189,7 +193,7 @@ function FlowList() {
             <Card key={b.key} withBorder data-testid={`builtin-${b.key}`}>
               <Group justify="space-between" mb={4}>
                 <Text fw={600}>{b.name}</Text>
-                <Badge color={b.enabled ? 'teal' : 'gray'}>
+                <Badge variant="outline" color={b.enabled ? 'teal.9' : 'gray.7'}>
                   {b.enabled ? t('flows.on') : t('flows.off')}
                 </Badge>
               </Group>
@@ -351,7 +355,7 @@ function FlowReportPage() {
       </Anchor>
       <Group>
         <Title order={2}>{r.flow.name}</Title>
-        <Badge color={r.flow.enabled ? 'teal' : 'gray'}>
+        <Badge variant="outline" color={r.flow.enabled ? 'teal.9' : 'gray.7'}>
           {r.flow.enabled ? t('flows.on') : t('flows.off')}
         </Badge>
       </Group>
