@@ -282,6 +282,20 @@ describe('overnight hours and holidays', () => {
     );
   });
 
+  it('hours open around the clock every day: business time is wall time (no endless merging)', () => {
+    const always: BusinessCalendar = {
+      timezone: 'Asia/Tokyo',
+      hours: Object.fromEntries([0, 1, 2, 3, 4, 5, 6].map((d) => [d, [['00:00', '24:00']]])),
+      holidays: [],
+    };
+    const from = at('2026-03-04T01:23:00Z');
+    expect(addBusinessMinutes(always, from, 60).toISOString()).toBe('2026-03-04T02:23:00.000Z');
+    // 30 days later: past several week-long pieces of the merged run.
+    expect(addBusinessMinutes(always, from, 30 * 24 * 60).toISOString()).toBe('2026-04-03T01:23:00.000Z');
+    expect(businessMinutesBetween(always, from, at('2026-04-03T01:23:00Z'))).toBe(30 * 24 * 60);
+    expect(isBusinessTime(always, at('2026-03-20T12:00:00Z'))).toBe(true);
+  });
+
   it('a calendar without hours adds nothing and refuses to find a due time', () => {
     const closed: BusinessCalendar = { timezone: 'Asia/Tokyo', hours: {}, holidays: [] };
     expect(businessMinutesBetween(closed, at('2026-01-01T00:00:00Z'), at('2026-12-31T00:00:00Z'))).toBe(0);

@@ -164,6 +164,9 @@ function prepare(calendar: BusinessCalendar): PreparedCalendar {
   };
 }
 
+/** Longest merged run of business time handed out as one interval (back-to-back days open 24 hours). */
+const MERGED_RUN_LIMIT = 7 * 24 * 60 * MINUTE;
+
 /** The intervals that start on one local date (none on a holiday). */
 function intervalsOfDate(calendar: PreparedCalendar, date: CivilDate): Interval[] {
   const midnight = Date.UTC(date.year, date.month - 1, date.day);
@@ -195,6 +198,8 @@ function* intervalsFrom(
     throw new RangeError('business calendar has no business hours');
   let date = addDays(civilDateOf(calendar.timezone, fromMs), -1);
   let pending: Interval | null = null;
+  // Business time before `floor` has been handed out already (a long merged run is handed out in pieces).
+  let floor = Number.NEGATIVE_INFINITY;
   let emptyDays = 0;
   while (lastDate === undefined || compareDates(date, lastDate) <= 0) {
     const intervals = intervalsOfDate(calendar, date);
@@ -204,13 +209,20 @@ function* intervalsFrom(
     }
     // Intervals of one date start before those of the next, so merging stays in order.
     for (const interval of intervals) {
-      if (interval.end <= interval.start) continue;
-      if (pending && interval.start <= pending.end) {
+      const start = Math.max(interval.start, floor);
+      if (interval.end <= start) continue;
+      if (pending && start <= pending.end) {
         pending.end = Math.max(pending.end, interval.end);
+        // Hours open around the clock merge without end: hand the run out a week at a time.
+        if (pending.end - pending.start >= MERGED_RUN_LIMIT) {
+          if (pending.end > fromMs) yield pending;
+          floor = pending.end;
+          pending = null;
+        }
         continue;
       }
       if (pending && pending.end > fromMs) yield pending;
-      pending = { ...interval };
+      pending = { start, end: interval.end };
     }
     date = addDays(date, 1);
   }
