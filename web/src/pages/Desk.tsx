@@ -21,6 +21,7 @@ import { Link, Route, Routes, useParams, useSearchParams } from 'react-router';
 import { api, ok } from '../api/client';
 import { useAuth } from '../auth';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { ListSection, useRowAction } from '../components/ListSection';
 import { useLoad } from '../components/useLoad';
 import { formatDateTime } from '../format';
 import { FlowTasks } from './Flows';
@@ -321,25 +322,21 @@ function FollowUpList() {
 function Escalations() {
   const { t } = useTranslation();
   const list = useLoad(() => ok<{ escalations: Escalation[] }>(api.GET('/api/sla/escalations')), []);
-  const [error, setError] = useState<Error>();
-  async function acknowledge(id: number) {
-    setError(undefined);
-    try {
-      await ok(api.POST('/api/sla/escalations/{id}/acknowledge', { params: { path: { id: String(id) } } }));
-      list.reload();
-    } catch (failure) {
-      setError(failure as Error);
-    }
-  }
+  const action = useRowAction(list.reload);
+  const acknowledge = (id: number) =>
+    action.run(() =>
+      ok(api.POST('/api/sla/escalations/{id}/acknowledge', { params: { path: { id: String(id) } } })),
+    );
   return (
-    <Card withBorder component="section" aria-labelledby="escalations-title" data-testid="escalations">
-      <Title order={3} size="h4" id="escalations-title" mb="xs">
-        {t('desk.escalations')}
-      </Title>
-      <ErrorNotice error={error ?? list.error} />
-      {list.loading && !list.data && <Loader aria-label={t('loading')} />}
-      {list.data && list.data.escalations.length === 0 && <Text size="sm">{t('desk.noEscalations')}</Text>}
-      {list.data && list.data.escalations.length > 0 && (
+    <ListSection
+      id="escalations"
+      title={t('desk.escalations')}
+      list={list}
+      items={list.data?.escalations}
+      empty={t('desk.noEscalations')}
+      error={action.error}
+    >
+      {(escalations) => (
         <Table>
           <Table.Thead>
             <Table.Tr>
@@ -351,7 +348,7 @@ function Escalations() {
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
-            {list.data.escalations.map((e) => (
+            {escalations.map((e) => (
               <Table.Tr key={e.id}>
                 <Table.Td>
                   <Anchor component={Link} to={`/desk/${e.interactionId}`}>
@@ -371,7 +368,7 @@ function Escalations() {
           </Table.Tbody>
         </Table>
       )}
-    </Card>
+    </ListSection>
   );
 }
 

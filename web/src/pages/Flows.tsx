@@ -19,6 +19,7 @@ import { Link, Route, Routes, useParams } from 'react-router';
 import { api, ok } from '../api/client';
 import { useAuth } from '../auth';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { ListSection, useRowAction } from '../components/ListSection';
 import { useLoad } from '../components/useLoad';
 import { formatDateTime, formatNumber, formatPercent } from '../format';
 
@@ -229,30 +230,26 @@ export function FlowTasks() {
   const { can } = useAuth();
   const tasks = useLoad(() => ok<{ tasks: FlowTask[] }>(api.GET('/api/flow-tasks')), []);
   const [outcomes, setOutcomes] = useState<Record<number, string>>({});
-  const [error, setError] = useState<Error>();
-  async function done(id: number) {
-    setError(undefined);
-    try {
-      await ok(
+  const action = useRowAction(tasks.reload);
+  const done = (id: number) =>
+    action.run(() =>
+      ok(
         api.POST('/api/flow-tasks/{id}/done', {
           params: { path: { id: String(id) } },
           body: { outcome: outcomes[id]?.trim() ?? '' } as never,
         }),
-      );
-      tasks.reload();
-    } catch (failure) {
-      setError(failure as Error);
-    }
-  }
+      ),
+    );
   return (
-    <Card withBorder component="section" aria-labelledby="flow-tasks-title" data-testid="flow-tasks">
-      <Title order={3} size="h4" id="flow-tasks-title" mb="xs">
-        {t('flows.tasks.title')}
-      </Title>
-      <ErrorNotice error={error ?? tasks.error} />
-      {tasks.loading && !tasks.data && <Loader aria-label={t('loading')} />}
-      {tasks.data && tasks.data.tasks.length === 0 && <Text size="sm">{t('flows.tasks.none')}</Text>}
-      {tasks.data && tasks.data.tasks.length > 0 && (
+    <ListSection
+      id="flow-tasks"
+      title={t('flows.tasks.title')}
+      list={tasks}
+      items={tasks.data?.tasks}
+      empty={t('flows.tasks.none')}
+      error={action.error}
+    >
+      {(items) => (
         <Table>
           <Table.Thead>
             <Table.Tr>
@@ -264,7 +261,7 @@ export function FlowTasks() {
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
-            {tasks.data.tasks.map((task) => (
+            {items.map((task) => (
               <Table.Tr key={task.id}>
                 <Table.Td>{formatDateTime(task.dueAt)}</Table.Td>
                 <Table.Td>
@@ -309,7 +306,7 @@ export function FlowTasks() {
           </Table.Tbody>
         </Table>
       )}
-    </Card>
+    </ListSection>
   );
 }
 
