@@ -161,12 +161,16 @@ export function computeSlaState(
     return minutes;
   };
 
-  /** When `target` active minutes after `from` are reached, with the pauses known by `until`. */
-  const dueOf = (from: number, target: number, until: number): Date | null => {
+  /**
+   * When `target` active minutes after `from` are reached, with the pauses known by then: those that start
+   * before a stopped clock's `stop`, or — for a running clock — up to and including now (a ticket put on
+   * 'waiting' this very minute is paused, with no due time).
+   */
+  const dueOf = (from: number, target: number, stop: number | null): Date | null => {
     let cursor = from;
     let remaining = target;
     for (const pause of pauses) {
-      if (pause.start >= until) break;
+      if (stop !== null ? pause.start >= stop : pause.start > nowMs) break;
       if ((pause.end ?? Number.POSITIVE_INFINITY) <= cursor) continue;
       if (pause.start > cursor) {
         const available = businessMinutesBetween(calendar, new Date(cursor), new Date(pause.start));
@@ -196,7 +200,7 @@ export function computeSlaState(
     } else state = 'running';
     return {
       targetMinutes: target,
-      dueAt: dueOf(start, target, end),
+      dueAt: dueOf(start, target, stop),
       elapsedMinutes: round2(elapsed),
       remainingMinutes: round2(remaining),
       state,
