@@ -1,4 +1,5 @@
 import { type RawBuilder, sql } from 'kysely';
+import type { Transaction } from '../../db/index.ts';
 import type { MeasuresSettings } from './settings.ts';
 
 /** The columns measuresSelect returns, in order: the columns of customer_measures it fills. */
@@ -74,36 +75,41 @@ export const BASE_COLUMNS = [
 
 /**
  * One row per unmerged customer (BASE_COLUMNS): their purchases, spend, margin and returns up to the end
- * of `asOf` (UTC) from the raw orders, lines, products and returns. With `only`, just the customers listed
- * in that table (a column customer_id): the incremental refresh's changed customers. Customers without a
- * purchase come with zeros and null dates.
+ * of `asOf` (UTC) from the raw orders, lines, products and returns. Customers without a purchase come
+ * with zeros and null dates.
+ *
+ * Each per-customer summary is one pass over its table in customer order (the tables are keyed on the
+ * customer first), so that the full refresh can join them to the customers without sorting or hashing
+ * a million groups (see fullRefresh). A line has no date of its own: its order's date decides. When
+ * `ordersAfter` is false — no order is dated after the as-of day, the usual case — every line counts and
+ * the margins are summed from the lines alone; otherwise each line is joined to its order.
  */
-export function baseSelect(asOf: string, only?: string): RawBuilder<unknown> {
-  const scope = (alias: string) =>
-    only ? sql`join ${sql.table(only)} d on d.customer_id = ${sql.ref(`${alias}.customer_id`)}` : sql``;
-  const customerScope = only ? sql`join ${sql.table(only)} d on d.customer_id = c.id` : sql``;
+export function baseSelect(asOf: string, { ordersAfter }: { ordersAfter: boolean }): RawBuilder<unknown> {
+  const until = sql`(${asOf}::date + 1)::timestamp at time zone 'UTC'`;
+  const margins = ordersAfter
+    ? sql`
+      from order_lines l
+      join orders o on o.customer_id = l.customer_id and o.id = l.order_id
+      join products p on p.id = l.product_id
+      where o.ordered_at < ${until} and p.unit_cost is not null`
+    : sql`
+      from order_lines l join products p on p.id = l.product_id where p.unit_cost is not null`;
   return sql`
-    with bounds as (
-      select (${asOf}::date + 1)::timestamp at time zone 'UTC' as until
-    ), purchases as (
+    with purchases as (
       -- one row: a customer's orders up to the as-of day summarised
       select o.customer_id, min(o.ordered_at) as first_at, max(o.ordered_at) as last_at,
              count(*)::int as orders_count,
              count(distinct (o.ordered_at at time zone 'UTC')::date)::int as purchase_days,
              sum(o.total) as total_spend
-      from orders o ${scope('o')} cross join bounds b where o.ordered_at < b.until
+      from orders o where o.ordered_at < ${until}
       group by o.customer_id
     ), margins as (
       -- one row: a customer's margin on the lines whose product cost is known (the others are left out)
-      select l.customer_id, sum(l.amount - l.quantity * p.unit_cost) as gross_margin
-      from order_lines l ${scope('l')}
-      join orders o on o.customer_id = l.customer_id and o.id = l.order_id
-      join products p on p.id = l.product_id cross join bounds b
-      where o.ordered_at < b.until and p.unit_cost is not null
+      select l.customer_id, sum(l.amount - l.quantity * p.unit_cost) as gross_margin ${margins}
       group by l.customer_id
     ), refunds as (
       select r.customer_id, sum(r.amount) as returns_amount
-      from returns r ${scope('r')} cross join bounds b where r.returned_at < b.until
+      from returns r where r.returned_at < ${until}
       group by r.customer_id
     )
     select c.id as customer_id, p.first_at as first_purchase_at, p.last_at as last_purchase_at,
@@ -112,11 +118,37 @@ export function baseSelect(asOf: string, only?: string): RawBuilder<unknown> {
            round(p.total_spend / p.orders_count, 2)::numeric(14, 2) as average_order_value,
            coalesce(mg.gross_margin, 0)::numeric(14, 2) as gross_margin,
            coalesce(rf.returns_amount, 0)::numeric(14, 2) as returns_amount
-    from customers c ${customerScope}
+    from customers c
     left join purchases p on p.customer_id = c.id
     left join margins mg on mg.customer_id = c.id
     left join refunds rf on rf.customer_id = c.id
     where c.merged_into_customer_id is null`;
+}
+
+/** Whether an order is dated after the as-of day (UTC): one read of the ordered_at index's end. */
+export async function ordersAfter(tx: Transaction, asOf: string): Promise<boolean> {
+  const { rows } = await sql<{ later: boolean }>`
+    select coalesce(max(ordered_at) >= (${asOf}::date + 1)::timestamp at time zone 'UTC', false) as later
+    from orders`.execute(tx.db);
+  return rows[0]?.later ?? true;
+}
+
+/**
+ * Runs `work` with the planner told to aggregate and join the per-customer summaries in key order
+ * (group aggregates over the customer-first indexes, merge joins) rather than by hashing: the planner
+ * underestimates the number of customers in orders (a sample sees ~240,000 of 1,000,000 at 1 M) and
+ * picks hash aggregates that spill to disk. Measured at 1 M customers on PostgreSQL: 12.9 s hashed,
+ * 9.0 s in key order.
+ */
+export async function inKeyOrder<T>(tx: Transaction, work: () => Promise<T>): Promise<T> {
+  await sql`set local enable_hashagg = off`.execute(tx.db);
+  await sql`set local enable_hashjoin = off`.execute(tx.db);
+  try {
+    return await work();
+  } finally {
+    await sql`set local enable_hashagg = on`.execute(tx.db);
+    await sql`set local enable_hashjoin = on`.execute(tx.db);
+  }
 }
 
 /** A day as a number (days since 1970-01-01, UTC) so that cut points on days are plain integers. */
@@ -145,15 +177,24 @@ export function storedKeyed(
     m.spend_band as band ${extra} from customer_measure_rows m ${where}`;
 }
 
-/** The histogram rows (kind, x, n) of the keys of `keyed`'s buyers: 1 ld, 2 fd, 3 orders_count, 4 band. */
+/**
+ * The histogram rows (kind, x, n) of the keys of `keyed`'s buyers: 1 ld, 2 fd, 3 orders_count, 4 band.
+ * One scan with four grouping sets (grouping() tells which key a row counts: the bit of the grouped
+ * key is 0) — measured at 1 M buyers: 0.5 s, where a row per key and a group by over 4 M took 1.4 s.
+ */
 export function histogramSelect(keyed: RawBuilder<unknown>, sign = 1): RawBuilder<unknown> {
   return sql`
-    select v.kind, v.x, (${sign} * count(*))::int as n
-    from (${keyed}) k
-    cross join lateral (values (1::smallint, k.ld::int8), (2::smallint, k.fd::int8),
-                               (3::smallint, k.orders_count::int8), (4::smallint, k.band)) v(kind, x)
-    where k.orders_count > 0 and v.x is not null
-    group by v.kind, v.x`;
+    select h.kind, h.x, h.n from (
+      select case grouping(k.ld, k.fd, k.orders_count, k.band)
+               when 7 then 1 when 11 then 2 when 13 then 3 else 4 end::smallint as kind,
+             case grouping(k.ld, k.fd, k.orders_count, k.band)
+               when 7 then k.ld::int8 when 11 then k.fd::int8 when 13 then k.orders_count::int8 else k.band end as x,
+             (${sign} * count(*))::int as n
+      from (${keyed}) k
+      where k.orders_count > 0
+      group by grouping sets ((k.ld), (k.fd), (k.orders_count), (k.band))
+    ) h
+    where h.x is not null`;
 }
 
 /** Cents rounded down to three significant digits (values below 1,000 cents stay as they are). */

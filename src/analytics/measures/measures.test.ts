@@ -217,6 +217,17 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
     expect(pick(m, 'as_of')).toMatchObject({ C01: '2025-06-30', C11: '2025-06-30' });
   });
 
+  it('counts every line when no order is dated after the as-of day (margins from the lines alone)', async () => {
+    // As of 2025-07-02 C12's order (2025-07-01, 1 X) and the second return (2025-07-02) count too.
+    const result = await refreshMeasures(database, { asOf: '2025-07-02', full: true });
+    expect(result.withPurchases).toBe(11);
+    const m = await measures(database);
+    expect(pick(m, 'gross_margin')).toMatchObject({ C01: '440.00', C02: '360.00', C12: '4.00', C11: '0.00' });
+    expect(pick(m, 'total_spend')).toMatchObject({ C12: '10.00', C01: '1200.00' });
+    expect(pick(m, 'returns_amount')).toMatchObject({ C01: '40.00', C12: '0.00' });
+    expect(pick(m, 'orders_count')).toMatchObject({ C12: 1, C11: 0 });
+  });
+
   it('scores RFM by quintiles and names the groups', async () => {
     await refreshMeasures(database, { asOf: '2025-06-30' });
     const m = await measures(database);

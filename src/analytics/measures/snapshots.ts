@@ -2,7 +2,14 @@ import { sql } from 'kysely';
 import type { Database } from '../../db/index.ts';
 import { KizunaError } from '../../errors.ts';
 import { computeCutPoints } from './cut-points.ts';
-import { baseSelect, finalSelect, histogramSelect, keyedSelect } from './measures-sql.ts';
+import {
+  baseSelect,
+  finalSelect,
+  histogramSelect,
+  inKeyOrder,
+  keyedSelect,
+  ordersAfter,
+} from './measures-sql.ts';
 import { asOfDay, type MeasuresSettingsInput, resolveSettings } from './settings.ts';
 
 export type SnapshotOptions = {
@@ -45,8 +52,11 @@ export async function snapshotTiers(database: Database, options: SnapshotOptions
     for (const periodEnd of monthEnds(from, to)) {
       await sql`delete from tier_snapshots where period_end = ${periodEnd}::date`.execute(tx.db);
       await sql`drop table if exists tier_snapshot_stage`.execute(tx.db);
-      await sql`create temp table tier_snapshot_stage on commit drop as
-        ${keyedSelect(baseSelect(periodEnd))}`.execute(tx.db);
+      const later = await ordersAfter(tx, periodEnd);
+      await inKeyOrder(tx, () =>
+        sql`create temp table tier_snapshot_stage on commit drop as
+          ${keyedSelect(baseSelect(periodEnd, { ordersAfter: later }))}`.execute(tx.db),
+      );
       await sql`analyze tier_snapshot_stage`.execute(tx.db);
       const stage = sql`select * from tier_snapshot_stage`;
       const cuts = await computeCutPoints(tx, stage, histogramSelect(stage), periodEnd, settings);
