@@ -144,7 +144,40 @@ function membersFrom(rules: RuleNode, scope: SegmentScope): RawBuilder<unknown> 
     return sql`(select ${unique ? sql`` : sql`distinct`} b.customer_id as id from (${buyers}) b) c
       where ${customerInStores(scope.actor, CUSTOMER_ID)} and ${compileRules(rest, scope)}`;
   }
+  const measures = measuresDriver(children, ctx);
+  if (measures !== null) {
+    const { rows, rest } = measures;
+    if (!readsOnlyId(rest)) return sql`customers c where c.id in (${rows}) and ${membersWhere(rest, scope)}`;
+    return sql`(${rows}) c where ${customerInStores(scope.actor, CUSTOMER_ID)} and ${compileRules(rest, scope)}`;
+  }
   return sql`customers c where ${membersWhere(rules, scope)}`;
+}
+
+/**
+ * "Tests of the measures row and …": the measures rows that pass those tests, as the ids a count can
+ * start from (an index range of customer_measure_rows — tier, first / last purchase — instead of every
+ * customer). A member has a measures row whenever such a test holds (no row: no tier, no purchase), and
+ * there is at most one per customer; but erased customers keep theirs, so the customers who cannot be
+ * members (merged away or erased: `customers_gone_idx`, a handful) are left out by a hashed list.
+ */
+function measuresDriver(
+  children: readonly RuleNode[],
+  ctx: CompileContext,
+): { rows: RawBuilder<unknown>; rest: RuleNode } | null {
+  const tests: RawBuilder<boolean>[] = [];
+  const others: RuleNode[] = [];
+  for (const child of children) {
+    const row = rowPredicateOf(child, ctx);
+    if (row?.table === 'customer_measures') tests.push(row.predicate);
+    else others.push(child);
+  }
+  if (tests.length === 0) return null;
+  return {
+    rows: sql`select m.customer_id as id from customer_measures m where ${sql.join(tests, sql` and `)}
+      and m.customer_id not in (select g.id from customers g
+        where g.merged_into_customer_id is not null or g.erased_at is not null)`,
+    rest: { op: 'and', children: others },
+  };
 }
 
 /** `select c.id from customers c where …`: the members' ids, in no particular order. */

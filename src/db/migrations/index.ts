@@ -14,6 +14,7 @@ import * as flows from './013-flows.ts';
 import * as analyticsDataVersion from './014-analytics-data-version.ts';
 import * as measuresBoundaries from './015-measures-boundaries.ts';
 import * as segmentFacts from './016-segment-facts.ts';
+import * as segmentIndexes from './017-segment-indexes.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '014-analytics-data-version': analyticsDataVersion,
   '015-measures-boundaries': measuresBoundaries,
   '016-segment-facts': segmentFacts,
+  '017-segment-indexes': segmentIndexes,
 };
