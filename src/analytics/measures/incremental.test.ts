@@ -33,7 +33,12 @@ const count = async (database: Database, query: ReturnType<typeof sql>) =>
  * order corrected (a line's quantity changes), a return, a new customer with a first order, a product
  * whose cost becomes known differently, and a customer merged into another.
  */
-async function aDayOfBusiness(database: Database, day: string, tag: string): Promise<void> {
+async function aDayOfBusiness(
+  database: Database,
+  day: string,
+  tag: string,
+  { preOrder = false } = {},
+): Promise<void> {
   const customers = (
     await sql<{ external_id: string }>`
       select external_id from customers where merged_into_customer_id is null and external_id is not null
@@ -64,6 +69,12 @@ async function aDayOfBusiness(database: Database, day: string, tag: string): Pro
       });
     }
   });
+  if (preOrder) {
+    // An order dated two days after the as-of day (a pre-order): no refresh as of `day` may count it, so
+    // every order line is joined to its order's date.
+    const later = new Date(Date.parse(`${day}T10:00:00Z`) + 2 * 86_400_000).toISOString();
+    lines.push({ ...lines[0]!, order_id: `${tag}-later`, ordered_at: later, line_no: '1' });
+  }
   await importRecords(database, 'orders', iterableSource('o', Object.keys(lines[0]!), lines));
   // A correction: an older order of another customer gets a different quantity on its first line.
   const older = (
@@ -112,11 +123,17 @@ describe('incremental refresh gives exactly the full refresh (demo shop, 2,000 c
   }, 180_000);
   afterAll(async () => database.close());
 
-  async function check(settings: MeasuresSettingsInput, from: string, to: string, tag: string) {
+  async function check(
+    settings: MeasuresSettingsInput,
+    from: string,
+    to: string,
+    tag: string,
+    options: { preOrder?: boolean } = {},
+  ) {
     const first = await refreshMeasures(database, { asOf: from, settings, full: true });
     expect(first.mode).toBe('full');
     const before = await allMeasures(database);
-    await aDayOfBusiness(database, to, tag);
+    await aDayOfBusiness(database, to, tag, options);
     const incremental = await refreshMeasures(database, { asOf: to, settings });
     expect(incremental.mode).toBe('incremental');
     const changed = await allMeasures(database);
@@ -138,7 +155,13 @@ describe('incremental refresh gives exactly the full refresh (demo shop, 2,000 c
   }
 
   it('with the default settings (quintiles, composite tiers), the as-of day moving on', async () => {
-    const result = await check({}, FIRST, '2026-11-01', 'D1');
+    const result = await check({}, FIRST, '2026-11-01', 'D1', { preOrder: true });
+    // Without the pre-order, the next case has no order after its as-of day (lines alone count).
+    await sql`delete from order_lines where order_id in (select id from orders where external_id = 'D1-later')`.execute(
+      database.db,
+    );
+    const gone = await sql`delete from orders where external_id = 'D1-later'`.execute(database.db);
+    expect(Number(gone.numAffectedRows)).toBe(1);
     // The new customer came in, the merged one went out.
     expect(result.written.inserted).toBe(1);
     expect(result.written.deleted).toBe(1);

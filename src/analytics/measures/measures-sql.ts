@@ -302,47 +302,56 @@ export function finalSelect(
     from (${tieredSelect(keyed, settings, cuts)}) t`;
 }
 
-/** The stored rows (as storedKeyed) of the customers listed in `table`, each looked up by its key. */
+/**
+ * The stored rows (as storedKeyed) of the customers listed in `table`, each looked up by its key
+ * (`offset 0` keeps the planner from turning the lookups into a hash join over every stored row: measured
+ * at 1 M customers, 10,000 lookups 0.02 s, the hash join 0.35 s).
+ */
 export function storedKeyedOf(table: string): RawBuilder<unknown> {
   return sql`select m.* from ${sql.table(table)} v
-    cross join lateral (${storedKeyed(sql`where m.customer_id = v.customer_id`)}) m`;
+    cross join lateral (${storedKeyed(sql`where m.customer_id = v.customer_id offset 0`)}) m`;
 }
 
 /**
- * baseSelect(asOf, only) for a short list of customers: each customer's orders, lines and returns are
+ * baseSelect(asOf) for a short list of customers: each customer's row, orders, lines and returns are
  * looked up by the customer key (a few index probes each), never by a scan of the whole tables, which is
- * what the planner may pick for a join with ten thousand customers. Same columns and values.
+ * what the planner may pick for a join with ten thousand customers. Same columns and values; as in
+ * baseSelect, the lines are joined to their orders only when an order is dated after the as-of day.
  */
-export function batchBaseSelect(asOf: string, only: string): RawBuilder<unknown> {
+export function batchBaseSelect(
+  asOf: string,
+  only: string,
+  { ordersAfter }: { ordersAfter: boolean },
+): RawBuilder<unknown> {
+  const until = sql`(${asOf}::date + 1)::timestamp at time zone 'UTC'`;
+  const lines = ordersAfter
+    ? sql`from order_lines l
+      join orders o on o.customer_id = l.customer_id and o.id = l.order_id
+      join products pr on pr.id = l.product_id
+      where l.customer_id = d.customer_id and o.ordered_at < ${until} and pr.unit_cost is not null`
+    : sql`from order_lines l
+      join products pr on pr.id = l.product_id
+      where l.customer_id = d.customer_id and pr.unit_cost is not null`;
   return sql`
-    with bounds as (
-      select (${asOf}::date + 1)::timestamp at time zone 'UTC' as until
-    )
-    select c.id as customer_id, p.first_at as first_purchase_at, p.last_at as last_purchase_at,
+    select d.customer_id, p.first_at as first_purchase_at, p.last_at as last_purchase_at,
            p.orders_count, p.purchase_days,
            coalesce(p.total_spend, 0)::numeric(14, 2) as total_spend,
            round(p.total_spend / nullif(p.orders_count, 0), 2)::numeric(14, 2) as average_order_value,
            coalesce(mg.gross_margin, 0)::numeric(14, 2) as gross_margin,
            coalesce(rf.returns_amount, 0)::numeric(14, 2) as returns_amount
     from ${sql.table(only)} d
-    join customers c on c.id = d.customer_id
-    cross join bounds b
+    cross join lateral (
+      select 1 from customers c where c.id = d.customer_id and c.merged_into_customer_id is null offset 0
+    ) c
     cross join lateral (
       select min(o.ordered_at) as first_at, max(o.ordered_at) as last_at, count(*)::int as orders_count,
              count(distinct (o.ordered_at at time zone 'UTC')::date)::int as purchase_days,
              sum(o.total) as total_spend
-      from orders o where o.customer_id = d.customer_id and o.ordered_at < b.until
+      from orders o where o.customer_id = d.customer_id and o.ordered_at < ${until}
     ) p
-    cross join lateral (
-      select sum(l.amount - l.quantity * pr.unit_cost) as gross_margin
-      from order_lines l
-      join orders o on o.customer_id = l.customer_id and o.id = l.order_id
-      join products pr on pr.id = l.product_id
-      where l.customer_id = d.customer_id and o.ordered_at < b.until and pr.unit_cost is not null
-    ) mg
+    cross join lateral (select sum(l.amount - l.quantity * pr.unit_cost) as gross_margin ${lines}) mg
     cross join lateral (
       select sum(r.amount) as returns_amount
-      from returns r where r.customer_id = d.customer_id and r.returned_at < b.until
-    ) rf
-    where c.merged_into_customer_id is null`;
+      from returns r where r.customer_id = d.customer_id and r.returned_at < ${until}
+    ) rf`;
 }

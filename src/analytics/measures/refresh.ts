@@ -230,10 +230,9 @@ async function incrementalRefresh(
 
   start = performance.now();
   const baseColumns = sql.join(BASE_COLUMNS.map((c) => sql.ref(c)));
+  const base = batchBaseSelect(asOf, 'measures_batch', { ordersAfter: await ordersAfter(tx, asOf) });
   await sql`create temp table measures_batch_base on commit drop as
-    ${keyedSelect(sql`select ${baseColumns} from (${batchBaseSelect(asOf, 'measures_batch')}) b0`)}`.execute(
-    tx.db,
-  );
+    ${keyedSelect(sql`select ${baseColumns} from (${base}) b0`)}`.execute(tx.db);
   record('their base measures', recomputed, start);
 
   start = performance.now();
@@ -318,15 +317,15 @@ export function writeStatement(next: RawBuilder<unknown>, batch?: string): RawBu
       returning 1
     ), inserted as (
       insert into customer_measure_rows (${all})
-      select ${all} from next n
-      where ${batch ? sql`n.customer_id in (select customer_id from ${sql.table(batch)}) and ` : sql``}
-        not exists (select 1 from customer_measure_rows m where m.customer_id = n.customer_id)
+      select ${all} from ${batch ? sql`(select n.* from next n join ${sql.table(batch)} b on b.customer_id = n.customer_id offset 0)` : sql`next`} n
+      where not exists (select 1 from customer_measure_rows m where m.customer_id = n.customer_id)
       returning 1
     ), deleted as (
       -- next holds exactly the unmerged customers
       delete from customer_measure_rows m
-      where ${batch ? sql`m.customer_id in (select customer_id from ${sql.table(batch)}) and ` : sql``}
-        not exists (select 1 from customers c where c.id = m.customer_id and c.merged_into_customer_id is null)
+      where m.customer_id in (
+        select x.customer_id from ${batch ? sql.table(batch) : sql`customer_measure_rows`} x
+        where not exists (select 1 from customers c where c.id = x.customer_id and c.merged_into_customer_id is null))
       returning 1
     )
     select (select count(*) from updated)::int as updated, (select count(*) from inserted)::int as inserted,
