@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer, type KizunaServer } from '../src/api/server.ts';
+import { CLI_ACTOR } from '../src/auth/index.ts';
+import { eraseCustomer } from '../src/customers/index.ts';
 import type { Database } from '../src/db/index.ts';
 import { configureReplyMailer, type ReplyMail } from '../src/service/tickets.ts';
 import { signInAs, tokenHeaders } from './helpers/api.ts';
@@ -378,6 +380,49 @@ describe('tickets through the API', () => {
     expect(Date.parse(listed.dueAt)).toBeLessThan(Date.now());
     const shown = (await send('GET', `/api/tickets/${fresh.id}`, agent.headers)).json();
     expect(shown.sla.firstResponse.state).toBe('running');
+  });
+
+  it('queues name each ticket’s customer (no request per row); an erased customer is named by nobody', async () => {
+    const db = database.db;
+    const [named, erased] = (
+      await db
+        .insertInto('customers')
+        .values([
+          { external_id: 'C-NAMED', name: '田中 一郎', home_store_id: storeA },
+          { external_id: 'C-ERASED', name: '山田 太郎', home_store_id: storeA },
+        ])
+        .returning('id')
+        .execute()
+    ).map((r) => r.id) as [number, number];
+    const open = async (customerId: number, subject: string) =>
+      (
+        await send('POST', `/api/customers/${customerId}/tickets`, agent.headers, {
+          kind: 'inquiry',
+          channel: 'phone',
+          priority: 'urgent',
+          subject,
+          openedAt: new Date(Date.now() - 30 * 86_400_000).toISOString(),
+        })
+      ).json().ticket as { id: number };
+    const namedTicket = await open(named, '名前あり');
+    const erasedTicket = await open(erased, '消去される');
+    await eraseCustomer(database, CLI_ACTOR, erased, 'asked to be forgotten');
+
+    type Row = { id: number; customerId: number; customerName: string | null };
+    const list = await send('GET', '/api/tickets?queue=all&limit=200', agent.headers);
+    expect(list.statusCode).toBe(200);
+    const rows = new Map(list.json().tickets.map((t: Row) => [t.id, t]));
+    expect(rows.get(namedTicket.id)).toMatchObject({ customerId: named, customerName: '田中 一郎' });
+    expect(rows.get(erasedTicket.id)).toMatchObject({ customerId: erased, customerName: null });
+    expect(rows.get(ticketId)).toMatchObject({ customerName: '佐藤 花子' });
+    // Breaching soon is the same list with SLA states: the same names.
+    const breaching = new Map(
+      (await send('GET', '/api/tickets/breaching', agent.headers)).json().tickets.map((t: Row) => [t.id, t]),
+    );
+    expect(breaching.get(namedTicket.id)).toMatchObject({ customerName: '田中 一郎' });
+    expect(breaching.get(erasedTicket.id)).toMatchObject({ customerName: null });
+    // Store scope is unchanged: staff of another store see none of these tickets, names or not.
+    expect((await send('GET', '/api/tickets?queue=all', staffB)).json().tickets).toEqual([]);
   });
 
   it('measures and the retention report need reports:read; parameters are checked', async () => {

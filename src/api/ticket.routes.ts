@@ -68,6 +68,39 @@ export const TicketsQuery = PagingQuery.extend({
   storeId: positiveId().optional(),
 });
 
+const isoDateTime = z.string().describe('ISO 8601 date-time');
+
+/** One ticket of a queue as GET /api/tickets answers it (listTickets). */
+export const TicketListItem = z.object({
+  id: z.number().int(),
+  customerId: z.number().int(),
+  customerName: z
+    .string()
+    .nullable()
+    .describe('the customer’s name; null when they have none or were erased (show the id then)'),
+  kind: z.enum(INTERACTION_KINDS),
+  channel: z.enum(INTERACTION_CHANNELS),
+  status: z.enum(INTERACTION_STATUSES),
+  priority: z.enum(TICKET_PRIORITIES),
+  subject: z.string().nullable(),
+  body: z.string().nullable().describe('null with bodyRedacted for complaints your role may not read'),
+  bodyRedacted: z.boolean(),
+  storeId: z.number().int().nullable(),
+  assigneeStaffId: z.number().int().nullable(),
+  assigneeName: z.string().nullable(),
+  teamId: z.number().int().nullable(),
+  teamName: z.string().nullable(),
+  openedAt: isoDateTime,
+  firstResponseAt: isoDateTime.nullable(),
+  resolvedAt: isoDateTime.nullable(),
+});
+export const TicketListResponse = z.object({
+  tickets: z.array(TicketListItem),
+  hasMore: z.boolean(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});
+
 export const BreachingQuery = z.object({
   queue: z.enum(TICKET_QUEUES).optional().describe('mine, team, unassigned, all (default)'),
 });
@@ -408,8 +441,9 @@ export const ticketRouteDocs: RouteDoc[] = [
     tag: 'service desk',
     summary: 'A ticket queue: mine, my teams’, unassigned, or all; unfinished tickets by default.',
     description:
-      'Only tickets of customers of your stores. Urgent first, then oldest first. Complaint text is withheld from roles the settings exclude.',
+      'Only tickets of customers of your stores. Urgent first, then oldest first. Each ticket carries `customerName` (null for an erased customer or one without a name). Complaint text is withheld from roles the settings exclude.',
     query: TicketsQuery,
+    response: TicketListResponse,
     responses: { 200: '{tickets, hasMore, limit, offset}', 400: 'a parameter is invalid' },
   },
   {
@@ -432,7 +466,7 @@ export const ticketRouteDocs: RouteDoc[] = [
     tag: 'service desk',
     summary: 'Breaching soon: unfinished tickets whose SLA is near breach or breached, soonest due first.',
     description:
-      'Each ticket carries its SLA state (clocks, due times) and `dueAt`, the earliest due time still waited for.',
+      'Each ticket carries its customer’s name (`customerName`, as in GET /api/tickets), its SLA state (clocks, due times) and `dueAt`, the earliest due time still waited for.',
     query: BreachingQuery,
     responses: { 200: '{tickets}', 400: 'a parameter is invalid' },
   },

@@ -737,6 +737,12 @@ export async function listStatusChanges(
   }));
 }
 
+/**
+ * A ticket in a queue: with its customer's name, so that a queue needs no request per row. Null when the
+ * customer has no name or was erased (erasure empties the name; an erased customer is never named here).
+ */
+export type TicketListItem = Ticket & { customerName: string | null };
+
 export const TICKET_QUEUES = ['all', 'mine', 'team', 'unassigned'] as const;
 export type TicketQueue = (typeof TICKET_QUEUES)[number];
 
@@ -753,14 +759,15 @@ export type TicketFilter = {
 
 /**
  * Tickets in a queue, in store scope (customerInStores): mine (assigned to the actor), team (assigned to
- * one of the actor's teams), unassigned (no assignee), all. Urgent first, then oldest first.
+ * one of the actor's teams), unassigned (no assignee), all. Urgent first, then oldest first. Each carries
+ * its customer's name (one join on the customer's key).
  */
 export async function listTickets(
   database: Database,
   actor: Actor,
   filter: TicketFilter = {},
   paging: Paging = DEFAULT_PAGING,
-): Promise<{ tickets: Ticket[]; hasMore: boolean }> {
+): Promise<{ tickets: TicketListItem[]; hasMore: boolean }> {
   const queue = filter.queue ?? 'all';
   if ((queue === 'mine' || queue === 'team') && actor.staffId === null) {
     throw new KizunaError('no_staff_member', `queue ${queue}: only a signed-in staff member has one`, {
@@ -768,6 +775,8 @@ export async function listTickets(
     });
   }
   let query = ticketQuery(database.db)
+    .leftJoin('customers as c', 'c.id', 'i.customer_id')
+    .select(sql<string | null>`case when c.erased_at is null then c.name end`.as('customer_name'))
     .where('i.status', 'in', [...(filter.statuses ?? UNFINISHED)])
     .where(customerInStores(actor, sql.ref('i.customer_id')));
   if (queue === 'mine') query = query.where('i.owner_staff_id', '=', actor.staffId!);
@@ -792,7 +801,11 @@ export async function listTickets(
     .offset(paging.offset)
     .execute();
   const page = pageOf(rows, paging);
-  return { tickets: await viewTickets(database, actor, page.items), hasMore: page.hasMore };
+  const tickets = await viewTickets(database, actor, page.items);
+  return {
+    tickets: tickets.map((ticket, index) => ({ ...ticket, customerName: page.items[index]!.customer_name })),
+    hasMore: page.hasMore,
+  };
 }
 
 /** Teams: a name and members (service:manage). */
@@ -942,7 +955,7 @@ export async function loadSlaTickets(
   return [...byTicket.values()];
 }
 
-export type BreachingTicket = Ticket & { sla: SlaState; dueAt: Date | null };
+export type BreachingTicket = TicketListItem & { sla: SlaState; dueAt: Date | null };
 
 /** The earliest due time among a state's clocks that still run (or ran late and still wait). */
 function nextDue(state: SlaState): Date | null {
@@ -962,7 +975,7 @@ export async function breachingTickets(
   filter: Omit<TicketFilter, 'statuses'> = {},
   now: Date = new Date(),
 ): Promise<BreachingTicket[]> {
-  const all: Ticket[] = [];
+  const all: TicketListItem[] = [];
   for (let offset = 0; ; offset += 200) {
     const page = await listTickets(database, actor, filter, { limit: 200, offset });
     all.push(...page.tickets);

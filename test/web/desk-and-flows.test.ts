@@ -171,6 +171,12 @@ describe.skipIf(unavailable !== null)('service desk and flows in a browser', () 
     await signIn('desk-agent');
     const nav = page.getByRole('navigation', { name: 'Main navigation' });
     expect(await nav.getByRole('link', { name: 'Flows' }).count()).toBe(0);
+    // The queues carry their customers' names: no request per row for a customer.
+    const customerReads: string[] = [];
+    const onRequest = (request: { url(): string }) => {
+      if (/^\/api\/customers\/\d+$/.test(new URL(request.url()).pathname)) customerReads.push(request.url());
+    };
+    page.on('request', onRequest);
     await nav.getByRole('link', { name: 'Service desk' }).click();
 
     // Mine: all three, oldest first, with the customers' names.
@@ -192,6 +198,11 @@ describe.skipIf(unavailable !== null)('service desk and flows in a browser', () 
       'Breached',
       'Due soon',
     ]);
+    expect(
+      await page.getByTestId('queue-breaching').locator('tbody tr td:nth-child(1)').allTextContents(),
+    ).toEqual(['Aoi Breached', 'Ren Soon']);
+    page.off('request', onRequest);
+    expect(customerReads).toEqual([]);
 
     await page.getByRole('link', { name: 'Wrong size delivered' }).click();
     await page.getByTestId('conversation').waitFor();

@@ -4264,7 +4264,7 @@ export interface paths {
         };
         /**
          * A ticket queue: mine, my teams’, unassigned, or all; unfinished tickets by default.
-         * @description Only tickets of customers of your stores. Urgent first, then oldest first. Complaint text is withheld from roles the settings exclude.
+         * @description Only tickets of customers of your stores. Urgent first, then oldest first. Each ticket carries `customerName` (null for an erased customer or one without a name). Complaint text is withheld from roles the settings exclude.
          */
         get: {
             parameters: {
@@ -4294,7 +4294,38 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": unknown;
+                        "application/json": {
+                            tickets: {
+                                id: number;
+                                customerId: number;
+                                /** @description the customer’s name; null when they have none or were erased (show the id then) */
+                                customerName: string | null;
+                                /** @enum {string} */
+                                kind: "inquiry" | "request" | "complaint" | "suggestion" | "call";
+                                /** @enum {string} */
+                                channel: "phone" | "email" | "store" | "web" | "letter";
+                                /** @enum {string} */
+                                status: "new" | "open" | "waiting" | "resolved" | "closed";
+                                /** @enum {string} */
+                                priority: "low" | "normal" | "high" | "urgent";
+                                subject: string | null;
+                                /** @description null with bodyRedacted for complaints your role may not read */
+                                body: string | null;
+                                bodyRedacted: boolean;
+                                storeId: number | null;
+                                assigneeStaffId: number | null;
+                                assigneeName: string | null;
+                                teamId: number | null;
+                                teamName: string | null;
+                                /** @description ISO 8601 date-time */
+                                openedAt: string;
+                                firstResponseAt: string | null;
+                                resolvedAt: string | null;
+                            }[];
+                            hasMore: boolean;
+                            limit: number;
+                            offset: number;
+                        };
                     };
                 };
                 /** @description a parameter is invalid */
@@ -4422,7 +4453,7 @@ export interface paths {
         };
         /**
          * Breaching soon: unfinished tickets whose SLA is near breach or breached, soonest due first.
-         * @description Each ticket carries its SLA state (clocks, due times) and `dueAt`, the earliest due time still waited for.
+         * @description Each ticket carries its customer’s name (`customerName`, as in GET /api/tickets), its SLA state (clocks, due times) and `dueAt`, the earliest due time still waited for.
          */
         get: {
             parameters: {

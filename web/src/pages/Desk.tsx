@@ -15,7 +15,7 @@ import {
   Textarea,
   Title,
 } from '@mantine/core';
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, Route, Routes, useParams, useSearchParams } from 'react-router';
 import { api, ok } from '../api/client';
@@ -26,7 +26,7 @@ import { useLoad } from '../components/useLoad';
 import { formatDateTime } from '../format';
 import { FlowTasks } from './Flows';
 
-// The answers of src/api/ticket.routes.ts and sla.routes.ts (the OpenAPI document does not type them).
+// The answers of src/api/ticket.routes.ts and sla.routes.ts (the OpenAPI document types few of them).
 type Ticket = {
   id: number;
   customerId: number;
@@ -62,7 +62,9 @@ type SlaState = {
   resolution: SlaClock | null;
   worst: 'ok' | 'near_breach' | 'breached' | 'none';
 };
-type BreachingTicket = Ticket & { sla: SlaState; dueAt: string | null };
+/** A ticket of a queue: GET /api/tickets and /api/tickets/breaching name its customer (null: erased or unnamed). */
+type QueueTicket = Ticket & { customerName: string | null };
+type BreachingTicket = QueueTicket & { sla: SlaState; dueAt: string | null };
 type TicketMessage = {
   id: number;
   kind: 'customer_message' | 'public_reply' | 'internal_note';
@@ -118,35 +120,6 @@ export function DeskPage() {
       <Route index element={<DeskQueues />} />
       <Route path=":ticketId" element={<TicketPage />} />
     </Routes>
-  );
-}
-
-// The ticket list names customers by id only: their names are read once per customer and kept here.
-const customerNames = new Map<number, Promise<string>>();
-function customerName(id: number): Promise<string> {
-  let name = customerNames.get(id);
-  if (!name) {
-    name = ok<{ name: string }>(api.GET('/api/customers/{id}', { params: { path: { id: String(id) } } }))
-      .then((c) => c.name)
-      .catch(() => `#${id}`);
-    customerNames.set(id, name);
-  }
-  return name;
-}
-
-function CustomerName({ id }: { id: number }) {
-  const [name, setName] = useState<string>();
-  useEffect(() => {
-    let live = true;
-    void customerName(id).then((n) => live && setName(n));
-    return () => {
-      live = false;
-    };
-  }, [id]);
-  return (
-    <Anchor component={Link} to={`/customers/${id}`}>
-      {name ?? `#${id}`}
-    </Anchor>
   );
 }
 
@@ -212,7 +185,7 @@ function TicketQueue({ queue }: { queue: Exclude<Queue, 'followUps' | 'flowTasks
       }),
     );
     if (queue === 'breaching') return { tickets: breaching.tickets, hasMore: false, breaching };
-    const page = await ok<{ tickets: Ticket[]; hasMore: boolean }>(
+    const page = await ok<{ tickets: QueueTicket[]; hasMore: boolean }>(
       api.GET('/api/tickets', { params: { query: { queue, limit: String(limit) } } }),
     );
     return { ...page, breaching };
@@ -240,7 +213,9 @@ function TicketQueue({ queue }: { queue: Exclude<Queue, 'followUps' | 'flowTasks
             return (
               <Table.Tr key={ticket.id} data-testid="ticket-row">
                 <Table.Td>
-                  <CustomerName id={ticket.customerId} />
+                  <Anchor component={Link} to={`/customers/${ticket.customerId}`}>
+                    {ticket.customerName ?? `#${ticket.customerId}`}
+                  </Anchor>
                 </Table.Td>
                 <Table.Td>
                   <Anchor component={Link} to={`/desk/${ticket.id}`}>
