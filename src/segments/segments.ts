@@ -3,7 +3,13 @@ import { type Actor, requirePermission } from '../auth/index.ts';
 import type { Database } from '../db/index.ts';
 import { csvLine } from '../demo/index.ts';
 import { KizunaError } from '../errors.ts';
-import { memberCountQuery, memberIdsQuery, type SegmentScope, withDatabaseFacts } from './compile.ts';
+import {
+  memberCountQuery,
+  memberIdsQuery,
+  type SegmentScope,
+  withDatabaseFacts,
+  withoutJit,
+} from './compile.ts';
 import { parseRules, type RuleNode } from './rules.ts';
 
 export const DEFAULT_PREVIEW_LIMIT = 50;
@@ -15,9 +21,8 @@ export async function countSegment(
   rules: RuleNode,
   scope: SegmentScope,
 ): Promise<number> {
-  const { rows } = await memberCountQuery(rules, await withDatabaseFacts(database, scope)).execute(
-    database.db,
-  );
+  const query = memberCountQuery(rules, await withDatabaseFacts(database, scope));
+  const { rows } = await withoutJit(database, (db) => query.execute(db));
   return rows[0]?.members ?? 0;
 }
 
