@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase } from '../../test/helpers/database.ts';
 import { CLI_ACTOR } from '../auth/index.ts';
 import type { Database } from '../db/index.ts';
-import { acknowledgeEscalation, escalateBreaches, listEscalations } from './escalation.ts';
+import {
+  acknowledgeEscalation,
+  type EscalationClock,
+  escalateBreaches,
+  escalateDueBreaches,
+  escalationCandidates,
+  listEscalations,
+} from './escalation.ts';
+import type { SlaClockName } from './sla.ts';
+import { loadSlaSetup, slaStateWith } from './sla-policies.ts';
 import { loadSlaTickets } from './tickets.ts';
 
 /**
@@ -225,5 +234,184 @@ describe('escalation', () => {
     const [a] = (await listEscalations(database, CLI_ACTOR)).filter((e) => e.interactionId === tickets.A);
     await expect(acknowledgeEscalation(database, store2, a?.id ?? 0)).rejects.toMatchObject({ status: 403 });
     await expect(acknowledgeEscalation(database, CLI_ACTOR, 99_999)).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+/**
+ * What escalateBreaches would record at `now` if handed every unfinished ticket (the rule before the SQL
+ * pre-filter): each breached clock still waiting, not escalated before, as 'ticket clock due'.
+ */
+async function dueClocks(now: Date): Promise<string[]> {
+  const setup = await loadSlaSetup(database);
+  const done = new Set(
+    (
+      await database.db
+        .selectFrom('sla_escalations')
+        .select(['interaction_id', 'clock', 'clock_started_at'])
+        .execute()
+    ).map((e) => `${e.interaction_id} ${e.clock} ${e.clock_started_at.toISOString()}`),
+  );
+  const names: Array<[SlaClockName, EscalationClock]> = [
+    ['firstResponse', 'first_response'],
+    ['nextResponse', 'next_response'],
+    ['resolution', 'resolution'],
+  ];
+  const due: string[] = [];
+  for (const ticket of await loadSlaTickets(database)) {
+    const state = slaStateWith(setup, ticket.sla, now);
+    for (const [name, clock] of names) {
+      const c = state[name];
+      if (c?.state !== 'breached' || c.metAt !== null || c.dueAt === null) continue;
+      if (done.has(`${ticket.interactionId} ${clock} ${c.startedAt.toISOString()}`)) continue;
+      due.push(`${ticket.interactionId} ${clock} ${c.dueAt.toISOString()}`);
+    }
+  }
+  return due.sort();
+}
+
+describe('escalation selects its tickets in SQL', () => {
+  // "Now" is Fri 2026-03-06 09:40 JST; the tickets below are urgent (first response 60 business minutes).
+  const FRIDAY = jst(6, '09:40');
+  const ids: Record<string, number> = {};
+
+  beforeAll(async () => {
+    const db = database.db;
+    await db
+      .insertInto('customers')
+      .values([6, 7, 8, 9, 10, 11, 12].map((id) => ({ id, name: `Customer ${id}`, home_store_id: 1 })))
+      .execute();
+    const open = async (
+      name: string,
+      customerId: number,
+      openedAt: Date,
+      status: 'open' | 'waiting',
+      firstResponseAt: Date | null = null,
+    ) => {
+      const row = await db
+        .insertInto('interactions')
+        .values({
+          kind: 'inquiry',
+          channel: 'phone',
+          subject: name,
+          status,
+          priority: 'urgent',
+          customer_id: customerId,
+          store_id: 1,
+          opened_at: openedAt,
+          first_response_at: firstResponseAt,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      ids[name] = row.id;
+      return row.id;
+    };
+    // G: opened Thu 17:30, 30 business minutes on Thursday + 30 on Friday → due Fri 09:30: due.
+    await open('G', 6, jst(5, '17:30'), 'open');
+    // H: opened Thu 17:50: sixteen hours ago, but 10 + 40 = 50 business minutes → due Fri 09:50: not yet.
+    await open('H', 7, jst(5, '17:50'), 'open');
+    // I: opened Fri 09:00, forty minutes ago: not due, and too young to be loaded at all.
+    await open('I', 8, jst(6, '09:00'), 'open');
+    // J: opened Thu 10:00, waiting for the customer since 10:10 (10 minutes counted): paused, never due.
+    const j = await open('J', 9, jst(5, '10:00'), 'waiting');
+    // K: opened Thu 10:00, waiting 10:10–17:30, open again: 10 + 30 + 20 → due Fri 09:20: due.
+    const k = await open('K', 10, jst(5, '10:00'), 'open');
+    await db
+      .insertInto('ticket_status_changes')
+      .values([
+        {
+          customer_id: 9,
+          interaction_id: j,
+          from_status: 'open',
+          to_status: 'waiting',
+          changed_at: jst(5, '10:10'),
+        },
+        {
+          customer_id: 10,
+          interaction_id: k,
+          from_status: 'open',
+          to_status: 'waiting',
+          changed_at: jst(5, '10:10'),
+        },
+        {
+          customer_id: 10,
+          interaction_id: k,
+          from_status: 'waiting',
+          to_status: 'open',
+          changed_at: jst(5, '17:30'),
+        },
+      ])
+      .execute();
+    // Next-response cycles (urgent: 120 business minutes; resolution 540 → both due Thu 18:00 or earlier).
+    // L: replied 09:05, the customer wrote at 15:00 and again at 16:00: the cycle from 15:00 is due 17:00.
+    const l = await open('L', 11, jst(5, '09:00'), 'open');
+    // M: answered before tickets had messages (first_response_at 09:10), the customer wrote at 11:00: due 13:00.
+    const m = await open('M', 12, jst(5, '09:00'), 'open', jst(5, '09:10'));
+    await db
+      .insertInto('ticket_messages')
+      .values([
+        { customer_id: 11, interaction_id: l, kind: 'customer_message', created_at: jst(5, '09:00') },
+        { customer_id: 11, interaction_id: l, kind: 'public_reply', created_at: jst(5, '09:05') },
+        { customer_id: 11, interaction_id: l, kind: 'customer_message', created_at: jst(5, '15:00') },
+        { customer_id: 11, interaction_id: l, kind: 'customer_message', created_at: jst(5, '16:00') },
+        { customer_id: 12, interaction_id: m, kind: 'customer_message', created_at: jst(5, '11:00') },
+      ])
+      .execute();
+  });
+
+  it('loads neither a young ticket, nor a paused one, nor one whose clocks are all stopped or escalated', async () => {
+    const loaded = (await escalationCandidates(database, FRIDAY)).map((c) => c.ticketId);
+    // Due: loaded.
+    expect(loaded).toEqual(expect.arrayContaining([ids.G, ids.K, ids.L, ids.M]));
+    // Under an hour old (I); paused since ten minutes after opening (J, and C since Tue 10:30); resolved (D);
+    // first response answered and resolution escalated already (F).
+    for (const name of ['I', 'J']) expect(loaded).not.toContain(ids[name]);
+    for (const name of ['C', 'D', 'F']) expect(loaded).not.toContain(tickets[name]);
+    // H is past its target in real minutes but not in business minutes: loaded, and the exact check keeps
+    // it back (below).
+    expect(loaded).toContain(ids.H);
+  });
+
+  it('never leaves out a ticket with a clock to escalate (every half hour of a week)', async () => {
+    for (let at = jst(2, '00:00').getTime(); at <= jst(9, '00:00').getTime(); at += 30 * 60_000) {
+      const now = new Date(at);
+      const loaded = new Set((await escalationCandidates(database, now)).map((c) => c.ticketId));
+      const missing = (await dueClocks(now)).filter((due) => !loaded.has(Number(due.split(' ')[0])));
+      expect(missing, now.toISOString()).toEqual([]);
+    }
+  });
+
+  it('escalates exactly what the check of every ticket would: the due ones, not the paused or early ones', async () => {
+    const expected = await dueClocks(FRIDAY);
+    const escalated = await escalateDueBreaches(database, FRIDAY);
+    expect(
+      escalated.map((e) => `${e.interactionId} ${e.clock} ${e.breachedAt.toISOString()}`).sort(),
+    ).toEqual(expected);
+    const mine = escalated
+      .filter((e) => Object.values(ids).includes(e.interactionId))
+      .map((e) => [e.interactionId, e.clock, e.clockStartedAt, e.breachedAt]);
+    expect(mine).toEqual([
+      [ids.M, 'next_response', jst(5, '11:00'), jst(5, '13:00')],
+      [ids.L, 'next_response', jst(5, '15:00'), jst(5, '17:00')],
+      [ids.L, 'resolution', jst(5, '09:00'), jst(5, '18:00')],
+      [ids.M, 'resolution', jst(5, '09:00'), jst(5, '18:00')],
+      [ids.K, 'first_response', jst(5, '10:00'), jst(6, '09:20')],
+      [ids.G, 'first_response', jst(5, '17:30'), jst(6, '09:30')],
+    ]);
+    // Oldest breach first, as escalateBreaches answers.
+    const times = escalated.map((e) => e.breachedAt.getTime());
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    // H at 09:50, I at 10:00; J stays paused; nothing twice.
+    expect(
+      (await escalateDueBreaches(database, jst(6, '10:00'))).map((e) => [
+        e.interactionId,
+        e.clock,
+        e.breachedAt,
+      ]),
+    ).toEqual([
+      [ids.H, 'first_response', jst(6, '09:50')],
+      [ids.I, 'first_response', jst(6, '10:00')],
+    ]);
+    expect(await escalateDueBreaches(database, jst(6, '10:00'))).toEqual([]);
+    expect(await dueClocks(jst(6, '10:00'))).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { type Actor, customerInStores, requireCustomerInScope } from '../auth/index.ts';
 import type { Database } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
@@ -195,12 +195,130 @@ export type EscalationFilter = {
   limit?: number;
 };
 
+/** A time as the SLA clocks see it: what the drivers read, to the millisecond (both truncate). */
+const clockTime = (column: RawBuilder<unknown>) => sql`date_trunc('milliseconds', ${column})`;
+
+/**
+ * The unfinished tickets that may have a clock to escalate at `now`, found in SQL (escalateDueBreaches
+ * loads only these and decides exactly with slaStateWith). A superset, never smaller than the true set:
+ *
+ * - A clock counts business minutes outside pauses, and business minutes are real minutes inside the
+ *   calendar's hours, so a clock that started at S cannot be breached before S + its target in real
+ *   minutes, whatever the calendar. A ticket paused without a break since P (a move to waiting, resolved
+ *   or closed with no move back to new or open after it) counts nothing after P, so then P − S must reach
+ *   the target. The target is the smallest of the active policies matching the ticket (the one that
+ *   applies is among them). Every clock starts at or after the opening, so the smallest target of all
+ *   active policies bounds opened_at alone (an index range).
+ * - First response: not when a public reply (or first_response_at standing for one, when the ticket
+ *   has no public reply message at all) came by `now`; resolution: any unfinished ticket; next response:
+ *   a customer message after a reply, with no reply after it by `now`, that is not a later message of a
+ *   cycle begun before it.
+ * - Not when that clock (cycle) was escalated already: an escalation is recorded once per clock and
+ *   clock start, and the start of first response and resolution is the opening.
+ * Times are compared as the clocks see them (events before the opening count at the opening; ties of
+ * order count as "maybe", which keeps the ticket).
+ */
+export async function escalationCandidates(
+  database: Database,
+  now: Date,
+): Promise<Array<{ customerId: number; ticketId: number }>> {
+  const at = sql`${now.toISOString()}::timestamptz`;
+  const opened = sql`o.opened`;
+  const eventTime = (column: string) => sql`greatest(${clockTime(sql.ref(column))}, ${opened})`;
+  const ofTicket = (alias: string) =>
+    sql`${sql.ref(`${alias}.customer_id`)} = i.customer_id and ${sql.ref(`${alias}.interaction_id`)} = i.id`;
+  const publicReplies = (condition: RawBuilder<unknown>) =>
+    sql`exists (select 1 from ticket_messages r where ${ofTicket('r')} and r.kind = 'public_reply' and ${condition})`;
+  /** A reply event satisfying `condition` on its time: a public reply, or first_response_at in their stead. */
+  const replyEvent = (condition: (time: RawBuilder<unknown>) => RawBuilder<unknown>) => sql`(
+    ${publicReplies(condition(eventTime('r.created_at')))}
+    or (i.first_response_at is not null and not ${publicReplies(sql`true`)}
+        and ${condition(eventTime('i.first_response_at'))}))`;
+  const escalated = (clock: EscalationClock, startedAt: RawBuilder<unknown>) => sql`exists (
+    select 1 from sla_escalations e
+    where ${ofTicket('e')} and e.clock = ${clock} and e.clock_started_at = ${startedAt})`;
+  const dueBy = (start: RawBuilder<unknown>, minutes: string) =>
+    sql`${start} <= a.active_until - ${sql.ref(minutes)} * interval '1 minute'`;
+  const changeTime = (alias: string) =>
+    sql`greatest(${clockTime(sql.ref(`${alias}.changed_at`))}, ${opened})`;
+  const messageTime = sql`greatest(${clockTime(sql.ref('c.created_at'))}, ${opened})`;
+  const earlierTime = sql`greatest(${clockTime(sql.ref('c2.created_at'))}, ${opened})`;
+
+  const result = await sql<{ customer_id: number; id: number }>`
+select i.customer_id, i.id
+from interactions i
+left join customer_measures cm on cm.customer_id = i.customer_id
+cross join lateral (select ${clockTime(sql.ref('i.opened_at'))} as opened) o
+-- Paused without a break since a move to waiting, resolved or closed: no clock runs after it.
+cross join lateral (
+  select coalesce(min(${changeTime('s')}), ${at}) as active_until
+  from ticket_status_changes s
+  where ${ofTicket('s')} and s.to_status in ('waiting', 'resolved', 'closed')
+    and ${clockTime(sql.ref('s.changed_at'))} <= ${at}
+    and not exists (
+      select 1 from ticket_status_changes s2
+      where ${ofTicket('s2')} and s2.to_status in ('new', 'open')
+        and ${changeTime('s2')} >= ${changeTime('s')} and ${clockTime(sql.ref('s2.changed_at'))} <= ${at})
+) a
+cross join lateral (
+  select min(p.first_response_minutes) as first_response,
+         min(p.next_response_minutes) as next_response,
+         min(p.resolution_minutes) as resolution
+  from sla_policies p
+  where p.active
+    and (p.kinds is null or i.kind = any (p.kinds))
+    and (p.priorities is null or i.priority = any (p.priorities))
+    and (p.tiers is null or cm.tier = any (p.tiers))
+    and (p.store_ids is null or i.store_id = any (p.store_ids))
+) t
+where i.status in ('new', 'open', 'waiting')
+  and i.opened_at < ${at} + interval '1 millisecond' - (
+    select min(least(p.first_response_minutes, p.next_response_minutes, p.resolution_minutes))
+    from sla_policies p where p.active
+  ) * interval '1 minute'
+  and (
+    (t.first_response is not null
+      and ${dueBy(opened, 't.first_response')}
+      and not ${replyEvent((time) => sql`${time} <= ${at}`)}
+      and not ${escalated('first_response', opened)})
+    or (t.resolution is not null
+      and ${dueBy(opened, 't.resolution')}
+      and not ${escalated('resolution', opened)})
+    or (t.next_response is not null and exists (
+      select 1 from ticket_messages c
+      where ${ofTicket('c')} and c.kind = 'customer_message'
+        and ${dueBy(messageTime, 't.next_response')}
+        and ${replyEvent((time) => sql`${time} <= ${messageTime}`)}
+        and not ${publicReplies(sql`${eventTime('r.created_at')} > ${messageTime} and ${clockTime(sql.ref('r.created_at'))} <= ${at}`)}
+        and not exists (
+          select 1 from ticket_messages c2
+          where ${ofTicket('c2')} and c2.kind = 'customer_message' and ${earlierTime} < ${messageTime}
+            and not ${replyEvent((time) => sql`${time} between ${earlierTime} and ${messageTime}`)})
+        and not ${escalated('next_response', messageTime)}))
+  )
+order by i.id`.execute(database.db);
+  return result.rows.map((row) => ({ customerId: Number(row.customer_id), ticketId: Number(row.id) }));
+}
+
+/** Candidates are loaded and escalated this many at a time. */
+const ESCALATION_BATCH = 500;
+
 /**
  * Escalates every open ticket whose clock has breached by `now` (the route, the CLI and the worker of
- * `kizuna serve --flows`, which calls it every poll).
+ * `kizuna serve --flows`, which calls it every poll). Only the candidates found in SQL
+ * (escalationCandidates) are loaded; the exact rule is escalateBreaches'.
  */
 export async function escalateDueBreaches(database: Database, now = new Date()): Promise<Escalation[]> {
-  return escalateBreaches(database, now, await loadSlaTickets(database));
+  const candidates = await escalationCandidates(database, now);
+  const created: Escalation[] = [];
+  for (let start = 0; start < candidates.length; start += ESCALATION_BATCH) {
+    const batch = candidates.slice(start, start + ESCALATION_BATCH);
+    created.push(
+      ...(await escalateBreaches(database, now, await loadSlaTickets(database, { tickets: batch }))),
+    );
+  }
+  // The order of one batch: oldest breach first.
+  return created.sort((a, b) => a.breachedAt.getTime() - b.breachedAt.getTime() || a.id - b.id);
 }
 
 /** The escalation list: oldest breach first, customers of the actor's stores only. */
