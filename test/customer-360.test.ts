@@ -178,7 +178,6 @@ beforeAll(async () => {
       rfm_cell: '545',
       rfm_group: 'champions',
       tier: 'loyal',
-      tier_rank: 1,
     })
     .execute();
   const model = await db

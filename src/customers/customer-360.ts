@@ -40,7 +40,6 @@ export type Measures = {
   computed: boolean;
   as_of: string | null;
   tier: Tier | null;
-  tier_rank: number | null;
   r_score: number | null;
   f_score: number | null;
   m_score: number | null;
@@ -141,7 +140,6 @@ const NO_MEASURES: Measures = {
   computed: false,
   as_of: null,
   tier: null,
-  tier_rank: null,
   r_score: null,
   f_score: null,
   m_score: null,
@@ -160,7 +158,7 @@ const NO_MEASURES: Measures = {
 function measuresJson(customerId: number): RawBuilder<Measures | null> {
   return sql<Measures | null>`(
     select json_build_object(
-      'computed', true, 'as_of', m.as_of, 'tier', m.tier, 'tier_rank', m.tier_rank,
+      'computed', true, 'as_of', m.as_of, 'tier', m.tier,
       'r_score', m.r_score, 'f_score', m.f_score, 'm_score', m.m_score,
       'rfm_cell', m.rfm_cell, 'rfm_group', m.rfm_group, 'total_spend', m.total_spend::text,
       'gross_margin', m.gross_margin::text, 'returns_amount', m.returns_amount::text,

@@ -406,7 +406,6 @@ export type CustomerMeasuresTable = {
   rfm_cell: string | null;
   rfm_group: string | null;
   tier: Tier | null;
-  tier_rank: number | null;
   refreshed_at: CreatedAt;
 };
 

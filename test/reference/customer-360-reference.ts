@@ -415,7 +415,6 @@ const NO_MEASURES: Measures = {
   computed: false,
   as_of: null,
   tier: null,
-  tier_rank: null,
   r_score: null,
   f_score: null,
   m_score: null,
@@ -436,7 +435,6 @@ async function measures(database: Database, customerId: number): Promise<Measure
     .select([
       'as_of',
       'tier',
-      'tier_rank',
       'r_score',
       'f_score',
       'm_score',

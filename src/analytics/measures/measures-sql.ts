@@ -22,7 +22,6 @@ export const MEASURE_COLUMNS = [
   'rfm_cell',
   'rfm_group',
   'tier',
-  'tier_rank',
 ] as const;
 
 /** The columns of customer_measure_rows a refresh writes: the view's and the integer keys. */
@@ -297,7 +296,7 @@ export function finalSelect(
     select t.customer_id, ${cuts.asOf}::date as as_of, t.first_purchase_at, t.last_purchase_at,
            t.orders_count, t.purchase_days, ${day}::int - t.fd as tenure_days, t.total_spend,
            t.average_order_value, t.gross_margin, t.returns_amount, ${day}::int - t.ld as recency_days,
-           t.r_score, t.f_score, t.m_score, t.rfm_cell, t.rfm_group, t.tier, null::int as tier_rank,
+           t.r_score, t.f_score, t.m_score, t.rfm_cell, t.rfm_group, t.tier,
            t.fd as first_day, t.ld as last_day, t.cents as spend_cents, t.band as spend_band
     from (${tieredSelect(keyed, settings, cuts)}) t`;
 }

@@ -15,6 +15,7 @@ import * as analyticsDataVersion from './014-analytics-data-version.ts';
 import * as measuresBoundaries from './015-measures-boundaries.ts';
 import * as segmentFacts from './016-segment-facts.ts';
 import * as segmentIndexes from './017-segment-indexes.ts';
+import * as dropTierRank from './018-drop-tier-rank.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '015-measures-boundaries': measuresBoundaries,
   '016-segment-facts': segmentFacts,
   '017-segment-indexes': segmentIndexes,
+  '018-drop-tier-rank': dropTierRank,
 };

@@ -51,7 +51,6 @@ export type Measures = {
   computed: boolean;
   as_of?: string;
   tier?: string | null;
-  tier_rank?: number | null;
   r_score?: number | null;
   f_score?: number | null;
   m_score?: number | null;
