@@ -199,29 +199,46 @@ export type EscalationFilter = {
 const clockTime = (column: RawBuilder<unknown>) => sql`date_trunc('milliseconds', ${column})`;
 
 /**
- * The unfinished tickets that may have a clock to escalate at `now`, found in SQL (escalateDueBreaches
- * loads only these and decides exactly with slaStateWith). A superset, never smaller than the true set:
+ * What a clock candidate is looked for: 'escalation' — a clock breached by `now` that still runs and was
+ * not escalated before; 'breaching' — the "breaching soon" list: a clock breached (running, or stopped
+ * late: answered or resolved after its target) or near breach at `now`, escalated or not.
+ */
+export type ClockCandidatePurpose = 'escalation' | 'breaching';
+
+/**
+ * The unfinished tickets that may have a clock breached (for 'breaching': or near breach) at `now`, found
+ * in SQL; the callers load only these and decide exactly with slaStateWith (escalateDueBreaches,
+ * breachingTickets). A superset, never smaller than the true set:
  *
  * - A clock counts business minutes outside pauses, and business minutes are real minutes inside the
- *   calendar's hours, so a clock that started at S cannot be breached before S + its target in real
- *   minutes, whatever the calendar. A ticket paused without a break since P (a move to waiting, resolved
- *   or closed with no move back to new or open after it) counts nothing after P, so then P − S must reach
- *   the target. The target is the smallest of the active policies matching the ticket (the one that
- *   applies is among them). Every clock starts at or after the opening, so the smallest target of all
- *   active policies bounds opened_at alone (an index range).
- * - First response: not when a public reply (or first_response_at standing for one, when the ticket
- *   has no public reply message at all) came by `now`; resolution: any unfinished ticket; next response:
- *   a customer message after a reply, with no reply after it by `now`, that is not a later message of a
- *   cycle begun before it.
- * - Not when that clock (cycle) was escalated already: an escalation is recorded once per clock and
- *   clock start, and the start of first response and resolution is the opening.
+ *   calendar's hours, so a clock that started at S cannot count M minutes before S + M in real minutes,
+ *   whatever the calendar. A ticket paused without a break since P (a move to waiting, resolved or closed
+ *   with no move back to new or open after it) counts nothing after P, so then P − S must reach M (a clock
+ *   that stopped before P counted no more either). M, the minutes a clock must count to be of interest, is
+ *   the target for escalation; for 'breaching' the target less the near-breach margin (the larger of
+ *   near_breach_share × target and near_breach_minutes, less a minute against rounding), and a margin
+ *   that covers the whole target keeps the clock whatever its age. M is the smallest of the active policies
+ *   matching the ticket (the one that applies is among them). Every clock starts at or after the opening,
+ *   so the smallest M of all active policies bounds opened_at alone.
+ * - First response: for escalation, not when a public reply (or first_response_at standing for one, when
+ *   the ticket has no public reply message at all) came by `now`; for 'breaching', not when one came by
+ *   `now` and before the opening + the smallest target (met in time). Resolution: any unfinished ticket.
+ *   Next response: a customer message after a reply, that is not a later message of a cycle begun before
+ *   it, with no public reply after it by `now` (for 'breaching': none before its start + the smallest
+ *   target).
+ * - For escalation only, not when that clock (cycle) was escalated already: an escalation is recorded once
+ *   per clock and clock start, and the start of first response and resolution is the opening. The
+ *   breaching list shows escalated clocks like any other.
  * Times are compared as the clocks see them (events before the opening count at the opening; ties of
- * order count as "maybe", which keeps the ticket).
+ * order count as "maybe", which keeps the ticket). `scope` narrows the tickets (a condition on `i`).
  */
-export async function escalationCandidates(
+export async function clockCandidates(
   database: Database,
   now: Date,
+  purpose: ClockCandidatePurpose,
+  scope: RawBuilder<unknown> = sql`true`,
 ): Promise<Array<{ customerId: number; ticketId: number }>> {
+  const breaching = purpose === 'breaching';
   const at = sql`${now.toISOString()}::timestamptz`;
   const opened = sql`o.opened`;
   const eventTime = (column: string) => sql`greatest(${clockTime(sql.ref(column))}, ${opened})`;
@@ -234,15 +251,30 @@ export async function escalationCandidates(
     ${publicReplies(condition(eventTime('r.created_at')))}
     or (i.first_response_at is not null and not ${publicReplies(sql`true`)}
         and ${condition(eventTime('i.first_response_at'))}))`;
-  const escalated = (clock: EscalationClock, startedAt: RawBuilder<unknown>) => sql`exists (
+  const notEscalated = (clock: EscalationClock, startedAt: RawBuilder<unknown>) =>
+    breaching
+      ? sql`true`
+      : sql`not exists (
     select 1 from sla_escalations e
     where ${ofTicket('e')} and e.clock = ${clock} and e.clock_started_at = ${startedAt})`;
-  const dueBy = (start: RawBuilder<unknown>, minutes: string) =>
-    sql`${start} <= a.active_until - ${sql.ref(minutes)} * interval '1 minute'`;
+  /** The minutes a clock must count to be of interest under policy `p` (see above). */
+  const minutesOf = (target: string) =>
+    breaching
+      ? sql`${sql.ref(target)} - greatest(${sql.ref(target)} * p.near_breach_share, coalesce(p.near_breach_minutes, 0)) - 1`
+      : sql.ref(target);
+  /** The clock started at `start` may have counted `t.<clock>_due` minutes by now (or when paused). */
+  const dueBy = (start: RawBuilder<unknown>, clock: string) =>
+    sql`(${sql.ref(`t.${clock}_due`)} <= 0 or ${start} <= a.active_until - ${sql.ref(`t.${clock}_due`)} * interval '1 minute')`;
+  /** Before `start` + the clock's smallest target: a stop there met the target. */
+  const beforeTarget = (time: RawBuilder<unknown>, start: RawBuilder<unknown>, clock: string) =>
+    sql`${time} < ${start} + ${sql.ref(`t.${clock}`)} * interval '1 minute'`;
   const changeTime = (alias: string) =>
     sql`greatest(${clockTime(sql.ref(`${alias}.changed_at`))}, ${opened})`;
   const messageTime = sql`greatest(${clockTime(sql.ref('c.created_at'))}, ${opened})`;
   const earlierTime = sql`greatest(${clockTime(sql.ref('c2.created_at'))}, ${opened})`;
+  const lowest = sql`(
+    select min(least(${minutesOf('p.first_response_minutes')}, ${minutesOf('p.next_response_minutes')}, ${minutesOf('p.resolution_minutes')}))
+    from sla_policies p where p.active)`;
 
   const query = sql<{ customer_id: number; id: number }>`
 select i.customer_id, i.id
@@ -262,8 +294,11 @@ cross join lateral (
 ) a
 cross join lateral (
   select min(p.first_response_minutes) as first_response,
+         min(${minutesOf('p.first_response_minutes')}) as first_response_due,
          min(p.next_response_minutes) as next_response,
-         min(p.resolution_minutes) as resolution
+         min(${minutesOf('p.next_response_minutes')}) as next_response_due,
+         min(p.resolution_minutes) as resolution,
+         min(${minutesOf('p.resolution_minutes')}) as resolution_due
   from sla_policies p
   where p.active
     and (p.kinds is null or i.kind = any (p.kinds))
@@ -272,29 +307,41 @@ cross join lateral (
     and (p.store_ids is null or i.store_id = any (p.store_ids))
 ) t
 where i.status in ('new', 'open', 'waiting')
-  and i.opened_at < ${at} + interval '1 millisecond' - (
-    select min(least(p.first_response_minutes, p.next_response_minutes, p.resolution_minutes))
-    from sla_policies p where p.active
-  ) * interval '1 minute'
+  and ${scope}
+  and ${
+    breaching
+      ? sql`(${lowest} <= 0 or i.opened_at < ${at} + interval '1 millisecond' - ${lowest} * interval '1 minute')`
+      : sql`i.opened_at < ${at} + interval '1 millisecond' - ${lowest} * interval '1 minute'`
+  }
   and (
     (t.first_response is not null
-      and ${dueBy(opened, 't.first_response')}
-      and not ${replyEvent((time) => sql`${time} <= ${at}`)}
-      and not ${escalated('first_response', opened)})
+      and ${dueBy(opened, 'first_response')}
+      and not ${replyEvent((time) =>
+        breaching
+          ? sql`${time} <= ${at} and ${beforeTarget(time, opened, 'first_response')}`
+          : sql`${time} <= ${at}`,
+      )}
+      and ${notEscalated('first_response', opened)})
     or (t.resolution is not null
-      and ${dueBy(opened, 't.resolution')}
-      and not ${escalated('resolution', opened)})
+      and ${dueBy(opened, 'resolution')}
+      and ${notEscalated('resolution', opened)})
     or (t.next_response is not null and exists (
       select 1 from ticket_messages c
       where ${ofTicket('c')} and c.kind = 'customer_message'
-        and ${dueBy(messageTime, 't.next_response')}
+        and ${dueBy(messageTime, 'next_response')}
         and ${replyEvent((time) => sql`${time} <= ${messageTime}`)}
-        and not ${publicReplies(sql`${eventTime('r.created_at')} > ${messageTime} and ${clockTime(sql.ref('r.created_at'))} <= ${at}`)}
+        and not ${publicReplies(
+          sql`${eventTime('r.created_at')} > ${messageTime} and ${clockTime(sql.ref('r.created_at'))} <= ${at}${
+            breaching
+              ? sql` and ${beforeTarget(eventTime('r.created_at'), messageTime, 'next_response')}`
+              : sql``
+          }`,
+        )}
         and not exists (
           select 1 from ticket_messages c2
           where ${ofTicket('c2')} and c2.kind = 'customer_message' and ${earlierTime} < ${messageTime}
             and not ${replyEvent((time) => sql`${time} between ${earlierTime} and ${messageTime}`)})
-        and not ${escalated('next_response', messageTime)}))
+        and ${notEscalated('next_response', messageTime)}))
   )
 order by i.id`;
   // Costed above jit_above_cost with a few thousand open tickets, and compiling it took far longer than
@@ -308,6 +355,17 @@ order by i.id`;
         })
       : await query.execute(database.db);
   return result.rows.map((row) => ({ customerId: Number(row.customer_id), ticketId: Number(row.id) }));
+}
+
+/**
+ * The unfinished tickets that may have a clock to escalate at `now` (clockCandidates for escalation):
+ * escalateDueBreaches loads only these.
+ */
+export async function escalationCandidates(
+  database: Database,
+  now: Date,
+): Promise<Array<{ customerId: number; ticketId: number }>> {
+  return clockCandidates(database, now, 'escalation');
 }
 
 /** Candidates are loaded and escalated this many at a time. */

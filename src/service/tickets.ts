@@ -13,7 +13,7 @@ import type {
   TicketPriority,
 } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
-import type { EscalationTicket } from './escalation.ts';
+import { clockCandidates, type EscalationTicket } from './escalation.ts';
 import { cancelFollowUps, scheduleFollowUp } from './follow-up.ts';
 import {
   INTERACTION_CHANNELS,
@@ -755,6 +755,8 @@ export type TicketFilter = {
   teamId?: number;
   storeId?: number;
   customerId?: number;
+  /** Only these tickets (breachingTickets: its candidates). */
+  ticketIds?: readonly number[];
 };
 
 /**
@@ -793,6 +795,9 @@ export async function listTickets(
   if (filter.teamId !== undefined) query = query.where('i.team_id', '=', filter.teamId);
   if (filter.storeId !== undefined) query = query.where('i.store_id', '=', filter.storeId);
   if (filter.customerId !== undefined) query = query.where('i.customer_id', '=', filter.customerId);
+  if (filter.ticketIds !== undefined)
+    // A set to look up (a hash), not an array scanned for every row.
+    query = query.where(sql<boolean>`i.id in (select unnest(${[...filter.ticketIds]}::bigint[]))`);
   const rows = await query
     .orderBy(sql`case i.priority when 'urgent' then 0 when 'high' then 1 when 'normal' then 2 else 3 end`)
     .orderBy('i.opened_at')
@@ -967,17 +972,45 @@ function nextDue(state: SlaState): Date | null {
 
 /**
  * "Breaching soon": the unfinished tickets in the actor's scope (and queue) whose SLA is near breach or
- * breached at `now`, soonest due first.
+ * breached at `now` (escalated or not), soonest due first. Only the tickets that may be (clockCandidates,
+ * chosen in SQL) are listed and checked exactly; the others cannot be near breach or breached.
  */
 export async function breachingTickets(
   database: Database,
   actor: Actor,
-  filter: Omit<TicketFilter, 'statuses'> = {},
+  filter: Omit<TicketFilter, 'statuses' | 'ticketIds'> = {},
   now: Date = new Date(),
 ): Promise<BreachingTicket[]> {
+  const candidates = await clockCandidates(
+    database,
+    now,
+    'breaching',
+    customerInStores(actor, sql.ref('i.customer_id')),
+  );
+  // The candidates in one page: every page of a queue sorts the whole queue again.
+  return breachingAmong(
+    database,
+    actor,
+    { ...filter, ticketIds: candidates.map((c) => c.ticketId) },
+    now,
+    Math.max(200, candidates.length),
+  );
+}
+
+/**
+ * The breaching list among the tickets of `filter` (all of the queue without ticketIds: the rule before
+ * the SQL pre-filter, kept for the tests that compare the two).
+ */
+export async function breachingAmong(
+  database: Database,
+  actor: Actor,
+  filter: Omit<TicketFilter, 'statuses'>,
+  now: Date,
+  pageSize = 200,
+): Promise<BreachingTicket[]> {
   const all: TicketListItem[] = [];
-  for (let offset = 0; ; offset += 200) {
-    const page = await listTickets(database, actor, filter, { limit: 200, offset });
+  for (let offset = 0; ; offset += pageSize) {
+    const page = await listTickets(database, actor, filter, { limit: pageSize, offset });
     all.push(...page.tickets);
     if (!page.hasMore) break;
   }
