@@ -144,6 +144,8 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
       'base measures',
       'cut points',
       'write',
+      // PGlite has no autovacuum: the refresh vacuums the rows it rewrote.
+      ...(database.engine === 'pglite' ? ['vacuum'] : []),
     ]);
     expect([result.mode, result.recomputed]).toEqual(['full', 12]);
     const m = await measures(database);

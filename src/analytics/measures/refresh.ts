@@ -121,7 +121,7 @@ export async function refreshMeasures(
     if (rows[0]?.any) await sql`analyze customer_measure_rows`.execute(database.db);
     record('analyze', 0, start);
   }
-  return database.transaction(async (tx) => {
+  const result = await database.transaction(async (tx) => {
     if (!reason) await sql`set transaction isolation level repeatable read`.execute(tx.db);
     // Compiling the refresh's statements to machine code (PostgreSQL's JIT, on by default) cost more than
     // it saved: 0.9 s for the base measures and 1.4 s for the write at 1 M customers, every refresh.
@@ -157,6 +157,17 @@ export async function refreshMeasures(
               ${JSON.stringify(steps)}::jsonb, ${JSON.stringify(outcome.cuts)}::jsonb)`.execute(tx.db);
     return result;
   });
+  if (database.engine === 'pglite') {
+    // PGlite has no autovacuum: without this, every refresh's rewritten rows would stay behind as dead
+    // versions (the table and its indexes only grow), and no segment count could be answered from an
+    // index alone (measured at 1 M: 0.7 s; loyal-tier count 115 → 39 ms, semi-loyal 151 → 30 ms).
+    const start = performance.now();
+    await sql`vacuum customer_measure_rows, measures_histograms, measures_dirty_customers`.execute(database.db);
+    const done = { step: 'vacuum', rows: 0, seconds: seconds(start) };
+    options.onStep?.(done);
+    return { ...result, steps: [...result.steps, done], seconds: seconds(started) };
+  }
+  return result;
 }
 
 type Outcome = Pick<RefreshResult, 'customers' | 'withPurchases' | 'recomputed' | 'written'> & {
