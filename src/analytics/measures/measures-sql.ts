@@ -142,12 +142,12 @@ export async function ordersAfter(tx: Transaction, asOf: string): Promise<boolea
 export async function inKeyOrder<T>(tx: Transaction, work: () => Promise<T>): Promise<T> {
   await sql`set local enable_hashagg = off`.execute(tx.db);
   await sql`set local enable_hashjoin = off`.execute(tx.db);
-  try {
-    return await work();
-  } finally {
-    await sql`set local enable_hashagg = on`.execute(tx.db);
-    await sql`set local enable_hashjoin = on`.execute(tx.db);
-  }
+  // No `finally`: after a failed statement the transaction accepts no other, so a reset there would hide
+  // the real error; the rollback undoes `set local` anyway.
+  const result = await work();
+  await sql`set local enable_hashagg = on`.execute(tx.db);
+  await sql`set local enable_hashjoin = on`.execute(tx.db);
+  return result;
 }
 
 /** A day as a number (days since 1970-01-01, UTC) so that cut points on days are plain integers. */
