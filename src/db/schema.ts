@@ -427,6 +427,8 @@ export type MeasuresRefreshesTable = {
   recomputed: number;
   seconds: number;
   steps: unknown;
+  /** measures_rows_version after this refresh's writes (null before migration 019). */
+  rows_version: string | null;
   finished_at: CreatedAt;
 };
 

@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Transaction } from '../../db/index.ts';
-import { type CutPoints, dayNumber, loyaltyScore, type RankKey } from './measures-sql.ts';
+import { type CutPoints, dayNumber, inParallel, loyaltyScore, type RankKey } from './measures-sql.ts';
 import type { MeasuresSettings } from './settings.ts';
 
 /** Percentile resolution of the composite loyalty score's components. */
@@ -30,6 +30,17 @@ function fromHistogram(histogram: [number, number][], positions: number[]): numb
 const quintiles = <T>(percentile: T[]): T[] => [19, 39, 59, 79].map((i) => percentile[i]!);
 
 /**
+ * Every customer's keyed row (`rows`) and the same rows as signed parts whose counts add up to theirs:
+ * an incremental refresh has every stored row (+1), the changed customers' stored rows (−1) and their new
+ * rows (+1). Counted part by part, the big part holds no temporary table, so PostgreSQL can count it with
+ * parallel workers (measured at 1 M customers: 0.54 s → 0.2–0.3 s).
+ */
+export type KeyedParts = {
+  rows: RawBuilder<unknown>;
+  parts: { rows: RawBuilder<unknown>; sign: 1 | -1 }[];
+};
+
+/**
  * The cut points of a refresh as of `asOf` over `keyed` (keyedSelect over every customer, one row each)
  * and `histogram`, its buyers' count per key value (histogramSelect or the stored one): the percentile
  * cut values of last purchase day, first purchase day, orders and spend band over all buyers; the RFM reach points (quintiles: a value scores above cut value
@@ -39,11 +50,13 @@ const quintiles = <T>(percentile: T[]): T[] => [19, 39, 59, 79].map((i) => perce
  */
 export async function computeCutPoints(
   tx: Transaction,
-  keyed: RawBuilder<unknown>,
+  keyed: RawBuilder<unknown> | KeyedParts,
   histogramSource: RawBuilder<unknown>,
   asOf: string,
   settings: MeasuresSettings,
 ): Promise<CutPoints> {
+  const { rows: allRows, parts } =
+    'parts' in keyed ? keyed : { rows: keyed, parts: [{ rows: keyed, sign: 1 }] };
   const { rows: histogramRows } = await sql<{ kind: number; x: string; n: number }>`
     select h.kind::int as kind, h.x::text as x, h.n::int as n from (${histogramSource}) h where h.n <> 0`.execute(
     tx.db,
@@ -96,11 +109,18 @@ export async function computeCutPoints(
   // each threshold rank falls, ordered by the tie-breaks (spend, then customer id).
   const { tiers } = settings;
   const score = loyaltyScore(settings, percentiles);
-  const { rows: counts } = await sql<{ score: number; n: number }>`
-    select ${score} as score, count(*)::int as n
-    from (${keyed}) k
-    where k.orders_count > 0 and ${day}::int - k.ld < ${tiers.lapsedDays}::int
-    group by 1 order by 1 desc`.execute(tx.db);
+  const counted = parts.map(
+    (part) => sql`
+      select ${score} as score, (${part.sign} * count(*))::int8 as n
+      from (${part.rows}) k
+      where k.orders_count > 0 and ${day}::int - k.ld < ${tiers.lapsedDays}::int
+      group by 1`,
+  );
+  const { rows: counts } = await inParallel(tx, () =>
+    sql<{ score: number; n: number }>`
+      select c.score, sum(c.n)::int as n from (${sql.join(counted, sql` union all `)}) c
+      group by 1 having sum(c.n) <> 0 order by 1 desc`.execute(tx.db),
+  );
   const active = counts.reduce((sum, c) => sum + c.n, 0);
   const { rows: ranks } = await sql<{ loyal: number; semi: number }>`
     select round(${tiers.loyalShare}::numeric * ${active}::int)::int as loyal,
@@ -119,18 +139,20 @@ export async function computeCutPoints(
   const places = [place(ranks[0]!.loyal), place(ranks[0]!.semi)];
   const wanted = places.filter((p) => p !== null);
   const { rows: keys } = wanted.length
-    ? await sql<{ score: number; at: number; cents: string; customer_id: number }>`
+    ? await inParallel(tx, () =>
+        sql<{ score: number; at: number; cents: string; customer_id: number }>`
         select s.score, s.at::int as at, s.cents::text as cents, s.customer_id::int8 as customer_id from (
           select ${score} as score, k.cents, k.customer_id,
                  row_number() over (partition by ${score} order by k.cents desc, k.customer_id) as at
-          from (${keyed}) k
+          from (${allRows}) k
           where k.orders_count > 0 and ${day}::int - k.ld < ${tiers.lapsedDays}::int
             and ${score} in (${sql.join(wanted.map((p) => sql`${p.score}::float8`))})
         ) s
         where ${sql.join(
           wanted.map((p) => sql`(s.score = ${p.score}::float8 and s.at = ${p.at})`),
           sql` or `,
-        )}`.execute(tx.db)
+        )}`.execute(tx.db),
+      )
     : { rows: [] };
   const keyAt = (p: { score: number; at: number } | null): RankKey | null => {
     const row = p && keys.find((k) => k.score === p.score && k.at === p.at);

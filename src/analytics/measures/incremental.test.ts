@@ -203,5 +203,27 @@ describe('incremental refresh gives exactly the full refresh (demo shop, 2,000 c
     expect([repaired.mode, repaired.written.inserted]).toEqual(['full', 1]);
     expect(repaired.reason).toMatch(/outside a refresh/);
     expect(await count(database, sql`select count(*)::int as n from measures_dirty_customers`)).toBe(0);
+    // A row changed in place behind its back (the row count stays): the same, and the row is put right.
+    const victim = await count(
+      database,
+      sql`select min(customer_id)::int as n from customer_measure_rows where orders_count > 0`,
+    );
+    const { rows: before } = await sql<{ tier: string; spend: string }>`
+      select tier, total_spend::text as spend from customer_measure_rows where customer_id = ${victim}`.execute(
+      database.db,
+    );
+    await sql`update customer_measure_rows set total_spend = total_spend + 1, tier = 'lapsed' where customer_id = ${victim}`.execute(
+      database.db,
+    );
+    const fixed = await refreshMeasures(database, { asOf: '2026-10-15' });
+    expect([fixed.mode, fixed.written.updated]).toEqual(['full', 1]);
+    expect(fixed.reason).toMatch(/outside a refresh/);
+    const { rows: after } = await sql<{ tier: string; spend: string }>`
+      select tier, total_spend::text as spend from customer_measure_rows where customer_id = ${victim}`.execute(
+      database.db,
+    );
+    expect(after).toEqual(before);
+    // And with nothing written since, the next one continues.
+    expect((await refreshMeasures(database, { asOf: '2026-10-15' })).mode).toBe('incremental');
   });
 });

@@ -16,6 +16,7 @@ import * as measuresBoundaries from './015-measures-boundaries.ts';
 import * as segmentFacts from './016-segment-facts.ts';
 import * as segmentIndexes from './017-segment-indexes.ts';
 import * as dropTierRank from './018-drop-tier-rank.ts';
+import * as measuresRowsVersion from './019-measures-rows-version.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '016-segment-facts': segmentFacts,
   '017-segment-indexes': segmentIndexes,
   '018-drop-tier-rank': dropTierRank,
+  '019-measures-rows-version': measuresRowsVersion,
 };
