@@ -13,8 +13,8 @@ import {
   keyedSelect,
   ordersAfter,
   ROW_COLUMNS,
-  storedKeyed,
   STORED_ROW,
+  storedKeyed,
   storedKeyedOf,
   tieredSelect,
 } from './measures-sql.ts';
