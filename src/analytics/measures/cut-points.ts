@@ -30,33 +30,52 @@ function fromHistogram(histogram: [number, number][], positions: number[]): numb
 const quintiles = <T>(percentile: T[]): T[] => [19, 39, 59, 79].map((i) => percentile[i]!);
 
 /**
- * Every customer's keyed row (`rows`) and the same rows as signed parts whose counts add up to theirs:
- * an incremental refresh has every stored row (+1), the changed customers' stored rows (−1) and their new
- * rows (+1). Counted part by part, the big part holds no temporary table, so PostgreSQL can count it with
- * parallel workers (measured at 1 M customers: 0.54 s → 0.2–0.3 s).
+ * Where a tier threshold falls in the ranking of active buyers: the loyalty score and the place among the
+ * customers with that score (1 = the highest spend, then the lowest id).
  */
-export type KeyedParts = {
-  rows: RawBuilder<unknown>;
-  parts: { rows: RawBuilder<unknown>; sign: 1 | -1 }[];
-};
+export type ThresholdPlace = { score: number; at: number };
 
 /**
  * The cut points of a refresh as of `asOf` over `keyed` (keyedSelect over every customer, one row each)
  * and `histogram`, its buyers' count per key value (histogramSelect or the stored one): the percentile
- * cut values of last purchase day, first purchase day, orders and spend band over all buyers; the RFM reach points (quintiles: a value scores above cut value
- * cₖ when it is greater, so ties share a score; or the configured cut points); then, from a count of
- * active buyers per composite score (a second scan), the rank keys at positions round(loyalShare ·
- * active) and round((loyalShare + semiLoyalShare) · active).
+ * cut values of last purchase day, first purchase day, orders and spend band over all buyers; the RFM
+ * reach points (quintiles: a value scores above cut value cₖ when it is greater, so ties share a score;
+ * or the configured cut points); then, from a count of active buyers per composite score (a second
+ * scan), the rank keys at positions round(loyalShare · active) and round((loyalShare + semiLoyalShare) ·
+ * active) (thresholdKeys, a third).
  */
 export async function computeCutPoints(
   tx: Transaction,
-  keyed: RawBuilder<unknown> | KeyedParts,
+  keyed: RawBuilder<unknown>,
   histogramSource: RawBuilder<unknown>,
   asOf: string,
   settings: MeasuresSettings,
 ): Promise<CutPoints> {
-  const { rows: allRows, parts } =
-    'parts' in keyed ? keyed : { rows: keyed, parts: [{ rows: keyed, sign: 1 }] };
+  const { cuts, places } = await cutPointsByScore(
+    tx,
+    [{ rows: keyed, sign: 1 }],
+    histogramSource,
+    asOf,
+    settings,
+  );
+  return thresholdKeys(tx, cuts, places, keyed, settings);
+}
+
+/**
+ * The cut points without the tier thresholds' tie-breaks: `cuts` with each threshold key holding only
+ * its score (cents 0, customer 0 — right for every customer whose score differs), and `places`, where
+ * each threshold falls. The buyers are counted per score over `parts`, signed parts that add up to every
+ * customer's keyed row once: an incremental refresh gives every stored row (+1), the changed customers'
+ * stored rows (−1) and their new rows (+1), so that the big part holds no temporary table and
+ * PostgreSQL can count it with parallel workers.
+ */
+export async function cutPointsByScore(
+  tx: Transaction,
+  parts: { rows: RawBuilder<unknown>; sign: 1 | -1 }[],
+  histogramSource: RawBuilder<unknown>,
+  asOf: string,
+  settings: MeasuresSettings,
+): Promise<{ cuts: CutPoints; places: (ThresholdPlace | null)[] }> {
   const { rows: histogramRows } = await sql<{ kind: number; x: string; n: number }>`
     select h.kind::int as kind, h.x::text as x, h.n::int as n from (${histogramSource}) h where h.n <> 0`.execute(
     tx.db,
@@ -103,7 +122,7 @@ export async function computeCutPoints(
     reach = { r: [0, 0, 0, 0], f: [0, 0, 0, 0], m: ['0', '0', '0', '0'], mOn: 'band' };
   }
   const base: CutPoints = { asOf, buyers, reach, percentiles, active: 0, loyal: null, semiLoyal: null };
-  if (buyers === 0) return base;
+  if (buyers === 0) return { cuts: base, places: [null, null] };
 
   // The active buyers counted per composite score, best first, then the customers at the score where
   // each threshold rank falls, ordered by the tie-breaks (spend, then customer id).
@@ -128,7 +147,7 @@ export async function computeCutPoints(
     tx.db,
   );
   // Where each threshold rank falls: its score and its place among the customers with that score.
-  const place = (rank: number): { score: number; at: number } | null => {
+  const place = (rank: number): ThresholdPlace | null => {
     let above = 0;
     for (const c of counts) {
       if (rank >= 1 && above + c.n >= rank) return { score: c.score, at: rank - above };
@@ -137,6 +156,29 @@ export async function computeCutPoints(
     return null;
   };
   const places = [place(ranks[0]!.loyal), place(ranks[0]!.semi)];
+  const scoreOnly = (p: ThresholdPlace | null): RankKey | null =>
+    p && { score: p.score, cents: '0', customerId: 0 };
+  return {
+    cuts: { ...base, active, loyal: scoreOnly(places[0]!), semiLoyal: scoreOnly(places[1]!) },
+    places,
+  };
+}
+
+/**
+ * `cuts` with the threshold keys at `places` read off `keyed` (keyedSelect rows): among its active
+ * buyers with a threshold's score, the one at its place when ordered by spend (descending), then id.
+ * `keyed` must hold every active buyer with those scores; other rows do not matter.
+ */
+export async function thresholdKeys(
+  tx: Transaction,
+  cuts: CutPoints,
+  places: (ThresholdPlace | null)[],
+  keyed: RawBuilder<unknown>,
+  settings: MeasuresSettings,
+): Promise<CutPoints> {
+  const day = dayNumber(cuts.asOf);
+  const { tiers } = settings;
+  const score = loyaltyScore(settings, cuts.percentiles);
   const wanted = places.filter((p) => p !== null);
   const { rows: keys } = wanted.length
     ? await inParallel(tx, () =>
@@ -144,7 +186,7 @@ export async function computeCutPoints(
         select s.score, s.at::int as at, s.cents::text as cents, s.customer_id::int8 as customer_id from (
           select ${score} as score, k.cents, k.customer_id,
                  row_number() over (partition by ${score} order by k.cents desc, k.customer_id) as at
-          from (${allRows}) k
+          from (${keyed}) k
           where k.orders_count > 0 and ${day}::int - k.ld < ${tiers.lapsedDays}::int
             and ${score} in (${sql.join(wanted.map((p) => sql`${p.score}::float8`))})
         ) s
@@ -154,9 +196,9 @@ export async function computeCutPoints(
         )}`.execute(tx.db),
       )
     : { rows: [] };
-  const keyAt = (p: { score: number; at: number } | null): RankKey | null => {
+  const keyAt = (p: ThresholdPlace | null): RankKey | null => {
     const row = p && keys.find((k) => k.score === p.score && k.at === p.at);
     return row ? { score: row.score, cents: row.cents, customerId: Number(row.customer_id) } : null;
   };
-  return { ...base, active, loyal: keyAt(places[0]!), semiLoyal: keyAt(places[1]!) };
+  return { ...cuts, loyal: keyAt(places[0]!), semiLoyal: keyAt(places[1]!) };
 }
