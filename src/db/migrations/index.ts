@@ -17,6 +17,7 @@ import * as segmentFacts from './016-segment-facts.ts';
 import * as segmentIndexes from './017-segment-indexes.ts';
 import * as dropTierRank from './018-drop-tier-rank.ts';
 import * as measuresRowsVersion from './019-measures-rows-version.ts';
+import * as measuresRowsAutovacuum from './020-measures-rows-autovacuum.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '017-segment-indexes': segmentIndexes,
   '018-drop-tier-rank': dropTierRank,
   '019-measures-rows-version': measuresRowsVersion,
+  '020-measures-rows-autovacuum': measuresRowsAutovacuum,
 };
