@@ -242,10 +242,12 @@ async function incrementalRefresh(
           where returned_at >= (${lastAsOf}::date + 1)::timestamp at time zone 'UTC'
             and returned_at < (${asOf}::date + 1)::timestamp at time zone 'UTC'`
       : sql``;
+  // In customer order: the look-ups of their rows, orders and lines then walk the indexes in order.
   const batch = await sql`
     with marked as (delete from measures_dirty_customers returning customer_id)
     insert into measures_batch (customer_id)
-    select customer_id from marked ${moved}`.execute(tx.db);
+    select customer_id from marked ${moved}
+    order by 1`.execute(tx.db);
   const recomputed = Number(batch.numAffectedRows ?? 0);
   await sql`analyze measures_batch`.execute(tx.db);
   record('changed customers', recomputed, start);
@@ -398,7 +400,8 @@ export function writeStatement(next: RawBuilder<unknown>): RawBuilder<WriteCount
  */
 async function writeChanged(tx: Transaction, next: RawBuilder<unknown>): Promise<RefreshResult['written']> {
   const { rows } = await sql<RefreshResult['written']>`
-    with next as materialized (select ${ALL}, x.stored_row from (${next}) x
+    -- in customer order, the order of the table and of every index's customer ids: fewer pages visited
+    with next as materialized (select ${ALL}, x.stored_row from (${next}) x order by x.customer_id
     ), updated as (${updateChanged(sql`m.ctid = n.stored_row`)}
     ), inserted as (
       insert into customer_measure_rows (${ALL}) select ${ALL} from next n where n.stored_row is null
