@@ -3,7 +3,7 @@ import type { Database, Transaction } from '../db/index.ts';
 import { copyText } from '../db/index.ts';
 import { KizunaError } from '../errors.ts';
 import { assertTimeZone } from './fields.ts';
-import { type KindName, stageTable, type WriteCounts } from './kind.ts';
+import { type ImportKind, type KindName, stageTable, type WriteCounts } from './kind.ts';
 import { IMPORT_KINDS } from './kinds/index.ts';
 import type { RecordSource } from './read-records.ts';
 
@@ -62,6 +62,20 @@ export type ImportResult = {
 class Rollback extends Error {}
 
 type Batch = { text: string[]; rows: number };
+
+/**
+ * PGlite has no autovacuum, so an import does its work: fresh statistics for the planner (without them
+ * the analytics queries pick nested loops: a 10,000-customer refresh took 4.6 s instead of 0.45 s), and
+ * on PGlite a vacuum of what the import and its triggers wrote, which marks the pages all-visible so that
+ * counts can read an index alone (measured at 1 M customers: "bought A, not B" 384 → 100 ms after a
+ * 0.7 s vacuum of the category facts). PostgreSQL's autovacuum vacuums on its own.
+ */
+async function afterImport(database: Database, kind: ImportKind): Promise<void> {
+  const tables = [...kind.tables, ...(kind.derived ?? [])].join(', ');
+  await sql
+    .raw(`${database.engine === 'pglite' ? 'vacuum analyze' : 'analyze'} ${tables}`)
+    .execute(database.db);
+}
 
 /**
  * Imports one file (or generated source) of one kind. Rows are parsed and validated in TypeScript,
@@ -305,10 +319,7 @@ export async function importRecords(
     if (options.strict || options.dryRun) await database.transaction((tx) => run(tx));
     else await run();
     result.committed = true;
-    // Fresh statistics for the planner: PGlite has no autovacuum, and without them the analytics queries
-    // pick nested loops (measured: a 10,000-customer refresh took 4.6 s instead of 0.45 s).
-    if (result.inserted + result.updated > 0)
-      await sql.raw(`analyze ${kind.tables.join(', ')}`).execute(database.db);
+    if (result.inserted + result.updated > 0) await afterImport(database, kind);
   } catch (error) {
     if (!(error instanceof Rollback)) throw error;
   }

@@ -44,6 +44,8 @@ export type ImportKind = {
   name: KindName;
   /** The tables the kind writes (analyzed after an import: PGlite never analyzes on its own). */
   tables: readonly string[];
+  /** The tables its triggers keep in step (segment facts): analyzed, and vacuumed on PGlite, with `tables`. */
+  derived?: readonly string[];
   /** Columns the file must have. */
   required: readonly string[];
   /** Columns it may have. */

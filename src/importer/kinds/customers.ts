@@ -20,6 +20,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export const customers: ImportKind = {
   name: 'customers',
   tables: ['customers', 'consents'],
+  derived: ['consents_in_force', 'customer_category_facts'],
   required: ['external_id'],
   optional: [
     'name',

@@ -12,6 +12,7 @@ const stage = stageTable('orders');
 export const orders: ImportKind = {
   name: 'orders',
   tables: ['orders', 'order_lines'],
+  derived: ['customer_category_facts'],
   required: ['order_id', 'customer_id', 'ordered_at', 'sku', 'quantity', 'unit_price'],
   optional: ['store', 'currency', 'line_no', 'amount'],
   key: ['order_id', 'line_no'],
