@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refreshMeasures } from '../src/analytics/measures/index.ts';
 import { buildServer } from '../src/api/index.ts';
 import { CLI_ACTOR } from '../src/auth/index.ts';
 import { findDuplicateCandidates, mergeCustomers, previewMerge } from '../src/customers/index.ts';
@@ -507,8 +508,9 @@ describe('merge', () => {
         table,
       ).toEqual([SURVIVOR, MERGED].sort((a, b) => a - b));
     }
-    // Derived rows of the merged customer are gone (the next refresh recomputes the survivor's).
-    for (const table of ['customer_measures', 'customer_clv', 'tier_snapshots'] as const) {
+    // Derived rows of the merged customer are gone (the next refresh recomputes the survivor's), but for
+    // its measures row, which the measures refresh removes (see below).
+    for (const table of ['customer_clv', 'tier_snapshots'] as const) {
       const rows = await database.db
         .selectFrom(table)
         .select('customer_id')
@@ -516,6 +518,16 @@ describe('merge', () => {
         .execute();
       expect(rows, table).toEqual([]);
     }
+    const measuresOf = async (id: number) =>
+      (
+        await sql<{
+          n: number;
+        }>`select count(*)::int as n from customer_measures where customer_id = ${id}`.execute(database.db)
+      ).rows[0]!.n;
+    expect(await measuresOf(MERGED)).toBe(1);
+    const refresh = await refreshMeasures(database, { asOf: '2025-01-31' });
+    expect(refresh.written.deleted).toBe(1);
+    expect([await measuresOf(MERGED), await measuresOf(SURVIVOR)]).toEqual([0, 1]);
     // The merged-away customer is no longer found by search, nor offered as a duplicate.
     const found = await app.inject({
       method: 'GET',

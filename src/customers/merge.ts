@@ -140,8 +140,14 @@ export type MergePlan = {
   fields: FieldMerge[];
 };
 
-/** Per-customer results of analytics: deleted for the merged customer, recomputed by the next refresh. */
+/** Per-customer results of analytics: not moved; recomputed by the next refresh. */
 const DERIVED_TABLES = ['customer_measures', 'customer_clv', 'tier_snapshots'] as const;
+/**
+ * Of those, deleted for the merged customer by the merge. Its measures row is left to the measures
+ * refresh, which removes the rows of merged customers itself and keeps its buyer counts in step as it
+ * does: deleted here, it would make the next refresh a full one (12 s instead of 2 at 1 M customers).
+ */
+const DELETED_ON_MERGE = ['customer_clv', 'tier_snapshots'] as const;
 /**
  * Records of a past moment — who was in a segment snapshot, the audience a campaign went to, the flows the
  * record entered (and the staff tasks those flows made) — keep the id they named: rewriting them would
@@ -343,8 +349,9 @@ function resultOf(fields: FieldMerge[], field: string): unknown {
  * touch, interaction, preference note and consent row moves to the survivor, customers referred by or
  * merged into the merged customer now point at the survivor, the survivor's fields are completed
  * (see `previewMerge`), and the merged customer remains as a stub pointing at the survivor with its
- * personal fields emptied. The merged customer's measures, lifetime value and tier snapshots are deleted:
- * the next analytics refresh recomputes the survivor's from the combined history. Returns what it did.
+ * personal fields emptied. The merged customer's lifetime value and tier snapshots are deleted, and the
+ * next measures refresh removes its measures row (segments leave merged customers out meanwhile) and
+ * recomputes the survivor's from the combined history. Returns what it did.
  */
 export async function mergeCustomers(
   database: Database,
@@ -415,7 +422,7 @@ export async function mergeCustomers(
       .where('merged_into_customer_id', '=', mergedId)
       .where('id', '!=', mergedId)
       .execute();
-    for (const table of DERIVED_TABLES) {
+    for (const table of DELETED_ON_MERGE) {
       await db.deleteFrom(table).where('customer_id', '=', mergedId).execute();
     }
     return done;

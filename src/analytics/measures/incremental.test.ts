@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase } from '../../../test/helpers/database.ts';
+import { mergeCustomers } from '../../customers/index.ts';
 import type { Database } from '../../db/index.ts';
 import { loadDemo } from '../../demo/load-demo.ts';
 import { importRecords, iterableSource } from '../../importer/index.ts';
@@ -110,9 +111,14 @@ async function aDayOfBusiness(
   // A product's cost changes (everyone who ever bought it has a different margin) …
   await sql`update products set unit_cost = coalesce(unit_cost, 0) + 1
     where sku = ${skus[skus.length - 1]!}`.execute(database.db);
-  // … and one customer turns out to be a duplicate of another.
-  await sql`update customers set merged_into_customer_id = (select min(id) from customers)
-    where external_id = ${customers[500]!}`.execute(database.db);
+  // … and one customer turns out to be a duplicate of another: merged (orders, lines, returns move to the
+  // survivor; the merged customer's measures row is left for the refresh to remove).
+  const { rows: pair } = await sql<{ survivor: number; merged: number }>`
+    select (select min(id) from customers)::int as survivor,
+           (select id from customers where external_id = ${customers[500]!})::int as merged`.execute(
+    database.db,
+  );
+  await mergeCustomers(database, pair[0]!.survivor, pair[0]!.merged);
 }
 
 describe('incremental refresh gives exactly the full refresh (demo shop, 2,000 customers)', () => {
