@@ -135,7 +135,7 @@ export async function refreshMeasures(
     await sql`set local jit = off`.execute(tx.db);
     await sql`select pg_advisory_xact_lock(${REFRESH_LOCK}::int8)`.execute(tx.db);
     if (!reason && last) {
-      // A write behind the refresh's back (a merge deleting a row, a manual fix) makes the stored rows
+      // A write behind the refresh's back (a manual fix, a test's fixture) makes the stored rows
       // untrustworthy: the table's version has moved on since the last refresh recorded it.
       const start = performance.now();
       const { rows } = await rowsVersion.execute(tx.db);
