@@ -18,6 +18,7 @@ import * as segmentIndexes from './017-segment-indexes.ts';
 import * as dropTierRank from './018-drop-tier-rank.ts';
 import * as measuresRowsVersion from './019-measures-rows-version.ts';
 import * as measuresRowsAutovacuum from './020-measures-rows-autovacuum.ts';
+import * as transitionTablesWithoutJoins from './021-transition-tables-without-joins.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   '018-drop-tier-rank': dropTierRank,
   '019-measures-rows-version': measuresRowsVersion,
   '020-measures-rows-autovacuum': measuresRowsAutovacuum,
+  '021-transition-tables-without-joins': transitionTablesWithoutJoins,
 };
