@@ -4,10 +4,10 @@ import { CLI_ACTOR } from '../auth/index.ts';
 import type { Database } from '../db/index.ts';
 import {
   acknowledgeEscalation,
+  clockCandidates,
   type EscalationClock,
   escalateBreaches,
   escalateDueBreaches,
-  escalationCandidates,
   listEscalations,
 } from './escalation.ts';
 import type { SlaClockName } from './sla.ts';
@@ -359,7 +359,7 @@ describe('escalation selects its tickets in SQL', () => {
   });
 
   it('loads neither a young ticket, nor a paused one, nor one whose clocks are all stopped or escalated', async () => {
-    const loaded = (await escalationCandidates(database, FRIDAY)).map((c) => c.ticketId);
+    const loaded = (await clockCandidates(database, FRIDAY, 'escalation')).map((c) => c.ticketId);
     // Due: loaded.
     expect(loaded).toEqual(expect.arrayContaining([ids.G, ids.K, ids.L, ids.M]));
     // Under an hour old (I); paused since ten minutes after opening (J, and C since Tue 10:30); resolved (D);
@@ -374,7 +374,7 @@ describe('escalation selects its tickets in SQL', () => {
   it('never leaves out a ticket with a clock to escalate (every half hour of a week)', async () => {
     for (let at = jst(2, '00:00').getTime(); at <= jst(9, '00:00').getTime(); at += 30 * 60_000) {
       const now = new Date(at);
-      const loaded = new Set((await escalationCandidates(database, now)).map((c) => c.ticketId));
+      const loaded = new Set((await clockCandidates(database, now, 'escalation')).map((c) => c.ticketId));
       const missing = (await dueClocks(now)).filter((due) => !loaded.has(Number(due.split(' ')[0])));
       expect(missing, now.toISOString()).toEqual([]);
     }

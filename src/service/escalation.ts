@@ -357,27 +357,16 @@ order by i.id`;
   return result.rows.map((row) => ({ customerId: Number(row.customer_id), ticketId: Number(row.id) }));
 }
 
-/**
- * The unfinished tickets that may have a clock to escalate at `now` (clockCandidates for escalation):
- * escalateDueBreaches loads only these.
- */
-export async function escalationCandidates(
-  database: Database,
-  now: Date,
-): Promise<Array<{ customerId: number; ticketId: number }>> {
-  return clockCandidates(database, now, 'escalation');
-}
-
 /** Candidates are loaded and escalated this many at a time. */
 const ESCALATION_BATCH = 500;
 
 /**
  * Escalates every open ticket whose clock has breached by `now` (the route, the CLI and the worker of
  * `kizuna serve --flows`, which calls it every poll). Only the candidates found in SQL
- * (escalationCandidates) are loaded; the exact rule is escalateBreaches'.
+ * (clockCandidates for escalation) are loaded; the exact rule is escalateBreaches'.
  */
 export async function escalateDueBreaches(database: Database, now = new Date()): Promise<Escalation[]> {
-  const candidates = await escalationCandidates(database, now);
+  const candidates = await clockCandidates(database, now, 'escalation');
   const created: Escalation[] = [];
   for (let start = 0; start < candidates.length; start += ESCALATION_BATCH) {
     const batch = candidates.slice(start, start + ESCALATION_BATCH);
