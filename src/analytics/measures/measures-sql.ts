@@ -132,6 +132,31 @@ export async function ordersAfter(tx: Transaction, asOf: string): Promise<boolea
   return rows[0]?.later ?? true;
 }
 
+/** Planner settings a refresh statement runs with (names and values are constants of this module). */
+type PlannerSettings = Partial<
+  Record<
+    'enable_hashagg' | 'enable_hashjoin' | 'enable_mergejoin' | 'parallel_setup_cost' | 'parallel_tuple_cost',
+    'off' | '0'
+  >
+>;
+
+/**
+ * Runs `work` with `settings` set for the transaction, then puts them back to their defaults. No
+ * `finally`: after a failed statement the transaction accepts no other, so a reset there would hide the
+ * real error; the rollback undoes `set local` anyway.
+ */
+export async function withPlannerSettings<T>(
+  tx: Transaction,
+  settings: PlannerSettings,
+  work: () => Promise<T>,
+): Promise<T> {
+  const names = Object.keys(settings) as (keyof PlannerSettings)[];
+  for (const name of names) await sql.raw(`set local ${name} = ${settings[name]}`).execute(tx.db);
+  const result = await work();
+  for (const name of names) await sql.raw(`set local ${name} = default`).execute(tx.db);
+  return result;
+}
+
 /**
  * Runs `work` with the planner told to aggregate and join the per-customer summaries in key order
  * (group aggregates over the customer-first indexes, merge joins) rather than by hashing: the planner
@@ -139,16 +164,8 @@ export async function ordersAfter(tx: Transaction, asOf: string): Promise<boolea
  * picks hash aggregates that spill to disk. Measured at 1 M customers on PostgreSQL: 12.9 s hashed,
  * 9.0 s in key order.
  */
-export async function inKeyOrder<T>(tx: Transaction, work: () => Promise<T>): Promise<T> {
-  await sql`set local enable_hashagg = off`.execute(tx.db);
-  await sql`set local enable_hashjoin = off`.execute(tx.db);
-  // No `finally`: after a failed statement the transaction accepts no other, so a reset there would hide
-  // the real error; the rollback undoes `set local` anyway.
-  const result = await work();
-  await sql`set local enable_hashagg = on`.execute(tx.db);
-  await sql`set local enable_hashjoin = on`.execute(tx.db);
-  return result;
-}
+export const inKeyOrder = <T>(tx: Transaction, work: () => Promise<T>): Promise<T> =>
+  withPlannerSettings(tx, { enable_hashagg: 'off', enable_hashjoin: 'off' }, work);
 
 /**
  * Runs `work` with PostgreSQL's parallel workers priced as free: a pass over every customer's measures row
@@ -156,14 +173,8 @@ export async function inKeyOrder<T>(tx: Transaction, work: () => Promise<T>): Pr
  * process (measured at 1 M customers: counting the buyers per loyalty score 0.35 s alone, 0.2 s with two
  * workers). PGlite has no parallel workers; there this changes nothing.
  */
-export async function inParallel<T>(tx: Transaction, work: () => Promise<T>): Promise<T> {
-  await sql`set local parallel_setup_cost = 0`.execute(tx.db);
-  await sql`set local parallel_tuple_cost = 0`.execute(tx.db);
-  const result = await work();
-  await sql`set local parallel_setup_cost = default`.execute(tx.db);
-  await sql`set local parallel_tuple_cost = default`.execute(tx.db);
-  return result;
-}
+export const inParallel = <T>(tx: Transaction, work: () => Promise<T>): Promise<T> =>
+  withPlannerSettings(tx, { parallel_setup_cost: '0', parallel_tuple_cost: '0' }, work);
 
 /** A day as a number (days since 1970-01-01, UTC) so that cut points on days are plain integers. */
 export const dayNumber = (day: string): number => Math.round(Date.parse(`${day}T00:00:00Z`) / 86_400_000);

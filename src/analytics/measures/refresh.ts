@@ -17,6 +17,7 @@ import {
   storedKeyed,
   storedKeyedOf,
   tieredSelect,
+  withPlannerSettings,
 } from './measures-sql.ts';
 import { asOfDay, type MeasuresSettings, type MeasuresSettingsInput, resolveSettings } from './settings.ts';
 
@@ -327,11 +328,9 @@ async function incrementalRefresh(
   const cuts = await thresholdKeys(tx, byScore, places, next, settings);
   // A few percent of the rows: by their stored rows' addresses, not the hash join over every stored row
   // the planner picks for a CTE of unknown size (measured at 1 M customers: 8 s for 34,000 rows).
-  await sql`set local enable_hashjoin = off`.execute(tx.db);
-  await sql`set local enable_mergejoin = off`.execute(tx.db);
-  const written = await writeChanged(tx, finalSelect(next, settings, cuts, { storedRow: true }));
-  await sql`set local enable_hashjoin = on`.execute(tx.db);
-  await sql`set local enable_mergejoin = on`.execute(tx.db);
+  const written = await withPlannerSettings(tx, { enable_hashjoin: 'off', enable_mergejoin: 'off' }, () =>
+    writeChanged(tx, finalSelect(next, settings, cuts, { storedRow: true })),
+  );
   record('write', written.updated + written.inserted + written.deleted, start);
   // `next` held only the rows written: the totals follow from the last refresh's and the cut points'.
   return {
