@@ -172,12 +172,26 @@ beforeAll(async () => {
       gross_margin: '20000.00',
       returns_amount: '1980.00',
       recency_days: 29,
-      r_score: 5,
       f_score: 4,
       m_score: 5,
-      rfm_cell: '545',
-      rfm_group: 'champions',
       tier: 'loyal',
+    })
+    .execute();
+  // The recency score is the view's, from the last refresh's recency points: the last purchase
+  // (2024-06-01) reaches all four (the first days of February … May), so R = 5 and the cell is 545.
+  await db
+    .insertInto('measures_refreshes')
+    .values({
+      as_of: '2024-06-30',
+      mode: 'full',
+      settings: '{}',
+      customers: 1,
+      recomputed: 1,
+      seconds: 0.1,
+      steps: JSON.stringify([]),
+      recency_points: ['2024-02-01', '2024-03-01', '2024-04-01', '2024-05-01'].map(
+        (day) => Date.parse(`${day}T00:00:00Z`) / 86_400_000,
+      ),
     })
     .execute();
   const model = await db

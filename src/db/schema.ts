@@ -400,6 +400,7 @@ export type CustomerMeasuresTable = {
   gross_margin: Money;
   returns_amount: Money;
   recency_days: number | null;
+  /** Computed by the view (migration 022): an insert must leave r_score, rfm_cell and rfm_group out. */
   r_score: number | null;
   f_score: number | null;
   m_score: number | null;
@@ -429,6 +430,11 @@ export type MeasuresRefreshesTable = {
   steps: unknown;
   /** measures_rows_version after this refresh's writes (null before migration 019). */
   rows_version: string | null;
+  /**
+   * The four day numbers (days since 1970-01-01) a last purchase day must reach for a recency score of
+   * 2, 3, 4, 5; sorted. The view customer_measures scores recency with the last refresh's (migration 022).
+   */
+  recency_points: number[] | null;
   finished_at: CreatedAt;
 };
 

@@ -52,6 +52,8 @@ const GROUPS = [
   'promising',
   'need_attention',
 ] as const;
+/** Day numbers a last purchase must reach for R = 2 … 5: 300, 100, 60 and 30 days before asOf. */
+const RECENCY_POINTS = [-300, -100, -60, -30].map((d) => Math.floor(at(d).getTime() / DAY));
 const money = fc.integer({ min: 0, max: 5000 }).map((c) => c / 100);
 const someOf = <T>(values: readonly T[]) => fc.subarray([...values], { minLength: 1 });
 
@@ -95,8 +97,9 @@ type Shop = {
     }[];
     measures: {
       tier: (typeof TIERS)[number] | null;
-      cell: string | null;
-      group: string | null;
+      last: number | null;
+      f: number | null;
+      m: number | null;
       spend: number;
       recency: number | null;
       orders: number;
@@ -171,8 +174,10 @@ const customerArb = fc.record({
   measures: fc.option(
     fc.record({
       tier: fc.option(fc.constantFrom(...TIERS)),
-      cell: fc.option(fc.constantFrom('555', '111', '345')),
-      group: fc.option(fc.constantFrom(...GROUPS)),
+      // The view scores recency from the last purchase day (RECENCY_POINTS); F and M are stored.
+      last: fc.option(fc.constantFrom(-400, -300, -250, -100, -99, -60, -30, -29, 0)),
+      f: fc.option(fc.integer({ min: 1, max: 5 })),
+      m: fc.option(fc.integer({ min: 1, max: 5 })),
       spend: money,
       recency: fc.option(fc.integer({ min: 0, max: 400 })),
       orders: fc.integer({ min: 0, max: 5 }),
@@ -403,6 +408,21 @@ const yen = (x: number) => x.toFixed(2);
 async function loadShop(database: Database, shop: Shop): Promise<void> {
   // customer_measures by delete: it may be a view over the stored rows (issue #4), which delete passes through.
   await sql`delete from customer_measures`.execute(database.db);
+  // The view's recency scores follow the last refresh's recency points: a refresh row with fixed ones.
+  await sql`delete from measures_refreshes`.execute(database.db);
+  await database.db
+    .insertInto('measures_refreshes')
+    .values({
+      as_of: '2026-06-30',
+      mode: 'full',
+      settings: '{}',
+      customers: 0,
+      recomputed: 0,
+      seconds: 0,
+      steps: '[]',
+      recency_points: RECENCY_POINTS,
+    })
+    .execute();
   await sql`truncate customers, orders, order_lines, consents, touches, interactions, preferences, customer_clv, measures_dirty_customers cascade`.execute(
     database.db,
   );
@@ -521,8 +541,9 @@ async function loadShop(database: Database, shop: Shop): Promise<void> {
           gross_margin: yen(m.spend / 2),
           returns_amount: '0',
           recency_days: m.recency,
-          rfm_cell: m.cell,
-          rfm_group: m.group,
+          last_purchase_at: m.last === null ? null : at(m.last),
+          f_score: m.f,
+          m_score: m.m,
           tier: m.tier,
         })
         .execute();

@@ -24,9 +24,13 @@ export const MEASURE_COLUMNS = [
   'tier',
 ] as const;
 
-/** The columns of customer_measure_rows a refresh writes: the view's and the integer keys. */
+/**
+ * The columns of customer_measure_rows a refresh writes: the view's, but for the recency score, the RFM
+ * cell and the RFM group, which the view computes from last_day and the last refresh's recency points
+ * (migration 022), and the integer keys.
+ */
 export const ROW_COLUMNS = [
-  ...MEASURE_COLUMNS,
+  ...MEASURE_COLUMNS.filter((c) => !['r_score', 'rfm_cell', 'rfm_group'].includes(c)),
   'first_day',
   'last_day',
   'spend_cents',
@@ -34,7 +38,7 @@ export const ROW_COLUMNS = [
 ] as const;
 
 /**
- * The named RFM groups, first match wins:
+ * The named RFM groups, first match wins (their definition is the view's, migration 022):
  * champions R≥4 F≥4 M≥4; new F=1 R≥4; at_risk R≤2 F≥3; hibernating R≤2 (F≤2); loyal F≥4 (R≥3);
  * promising R≥4 (F 2–3); need_attention: the rest (R=3, F≤3).
  */
@@ -48,16 +52,6 @@ export const RFM_GROUPS = [
   'need_attention',
 ] as const;
 export type RfmGroup = (typeof RFM_GROUPS)[number];
-
-const rfmGroup = sql<RfmGroup>`case
-  when sc.orders_count = 0 then null
-  when sc.r_score >= 4 and sc.f_score >= 4 and sc.m_score >= 4 then 'champions'
-  when sc.f_score = 1 and sc.r_score >= 4 then 'new'
-  when sc.r_score <= 2 and sc.f_score >= 3 then 'at_risk'
-  when sc.r_score <= 2 then 'hibernating'
-  when sc.f_score >= 4 then 'loyal'
-  when sc.r_score >= 4 then 'promising'
-  else 'need_attention' end`;
 
 /** The per-customer base measures: they change only when the customer's orders, lines or returns change. */
 export const BASE_COLUMNS = [
@@ -234,7 +228,8 @@ export type RankKey = { score: number; cents: string; customerId: number };
 /**
  * What the per-customer scores and tiers of one refresh are a function of, besides the customer's own
  * values. RFM: score = 1 + the number of `reach` points the value reaches (value ≥ point), on the
- * integer keys (R: day number of the last purchase, F: orders, M: cents). Composite: each component's 99
+ * integer keys (R: day number of the last purchase — counted by the view customer_measures, from
+ * measures_refreshes.recency_points —, F: orders, M: cents). Composite: each component's 99
  * percentile cut values q₁…q₉₉ over all buyers; pct(x) = #{j : x > qⱼ} ÷ 99 (spend on the band, tenure
  * on −fd: an earlier first purchase is a longer tenure). Tiers: the rank keys of the last loyal and the
  * last semi-loyal customer among the active ones (null when the share rounds to nobody).
@@ -274,8 +269,9 @@ export function rankedAtOrAbove(key: RankKey | null): RawBuilder<boolean> {
 }
 
 /**
- * Every column of `keyed` (keyedSelect over every customer, or only some of them) and their RFM scores,
- * cell, group and tier as of `cuts.asOf` (and score, the composite loyalty score). Each is a function of
+ * Every column of `keyed` (keyedSelect over every customer, or only some of them) and their frequency and
+ * monetary scores and tier as of `cuts.asOf` (and score, the composite loyalty score; the recency score,
+ * RFM cell and group are the view's, from the last day and `cuts.reach.r`: migration 022). Each is a function of
  * the customer's own base measures and `cuts` alone, so a customer's row is the same whether it is
  * computed with everybody (full refresh) or alone (incremental refresh): that is what makes them agree.
  */
@@ -291,15 +287,12 @@ export function tieredSelect(
       select * from (${keyed}) k0
     ), sc as (
       select k.*,
-             case when k.orders_count > 0 then ${reachScore(sql`k.ld`, cuts.reach.r)} end as r_score,
              case when k.orders_count > 0 then ${reachScore(sql`k.orders_count`, cuts.reach.f)} end as f_score,
              case when k.orders_count > 0 then ${reachScore(sql.ref(`k.${cuts.reach.mOn}`), cuts.reach.m)} end as m_score,
              case when k.orders_count > 0 then ${loyaltyScore(settings, cuts.percentiles)} end as score
       from k
     )
     select sc.*,
-           sc.r_score::text || sc.f_score::text || sc.m_score::text as rfm_cell,
-           ${rfmGroup} as rfm_group,
            case
              when sc.orders_count = 0 then null
              when ${day}::int - sc.ld >= ${tiers.lapsedDays}::int then 'lapsed'
@@ -323,7 +316,7 @@ export function finalSelect(
     select t.customer_id, ${cuts.asOf}::date as as_of, t.first_purchase_at, t.last_purchase_at,
            t.orders_count, t.purchase_days, ${day}::int - t.fd as tenure_days, t.total_spend,
            t.average_order_value, t.gross_margin, t.returns_amount, ${day}::int - t.ld as recency_days,
-           t.r_score, t.f_score, t.m_score, t.rfm_cell, t.rfm_group, t.tier,
+           t.f_score, t.m_score, t.tier,
            t.fd as first_day, t.ld as last_day, t.cents as spend_cents, t.band as spend_band
            ${storedRow ? sql`, t.stored_row` : sql``}
     from (${tieredSelect(keyed, settings, cuts)}) t`;

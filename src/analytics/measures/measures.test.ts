@@ -320,6 +320,25 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
     });
   });
 
+  it('computes R, the cell and the group in the view: they cannot be written', async () => {
+    await refreshMeasures(database, { asOf: '2025-06-30' });
+    const before = await measures(database);
+    const victim = ids.get('C01')!;
+    const row = (await sql<Record<string, unknown>>`
+      select customer_id, as_of, orders_count, purchase_days, total_spend, gross_margin, returns_amount
+      from customer_measures where customer_id = ${victim}`.execute(database.db)).rows[0]!;
+    for (const computed of [{ r_score: 5 }, { rfm_cell: '555' }, { rfm_group: 'champions' }]) {
+      await expect(
+        database.db
+          .insertInto('customer_measures')
+          .values({ ...row, customer_id: -1, ...computed } as never)
+          .execute(),
+      ).rejects.toThrow(/r_score, rfm_cell and rfm_group are computed/);
+    }
+    // Nothing was written: the refused inserts left the rows as they were.
+    expect(await measures(database)).toEqual(before);
+  });
+
   it('assigns tiers by the composite score (default and custom shares, spend only)', async () => {
     // Percentile cut values over all 10 buyers: q_j = the value at position ⌈j·10/100⌉, j = 1…99, so
     // pct(x) = #{j : x > q_j} / 99 = 10 · L / 99 with L = how many buyers have a smaller value.

@@ -160,11 +160,12 @@ export async function refreshMeasures(
     };
     // In the same transaction: the view customer_measures shows every row as of this refresh's day.
     const { rows } = await rowsVersion.execute(tx.db);
-    await sql`insert into measures_refreshes (as_of, mode, settings, customers, recomputed, seconds, steps, cut_points, rows_version)
+    // The view computes each customer's recency score from recency_points (sorted: width_bucket).
+    const recencyPoints = `{${[...outcome.cuts.reach.r].sort((a, b) => a - b).join(',')}}`;
+    await sql`insert into measures_refreshes (as_of, mode, settings, customers, recomputed, seconds, steps, cut_points, rows_version, recency_points)
       values (${asOf}::date, ${mode}, ${settingsText}, ${result.customers}, ${result.recomputed}, ${result.seconds},
-              ${JSON.stringify(steps)}::jsonb, ${JSON.stringify(outcome.cuts)}::jsonb, ${rows[0]!.version}::int8)`.execute(
-      tx.db,
-    );
+              ${JSON.stringify(steps)}::jsonb, ${JSON.stringify(outcome.cuts)}::jsonb, ${rows[0]!.version}::int8,
+              ${recencyPoints}::int[])`.execute(tx.db);
     return result;
   });
   if (database.engine === 'pglite') {
@@ -296,7 +297,7 @@ async function incrementalRefresh(
   // their row depends on their own orders only, and the view shifts tenure and recency to the new day).
   const storedWithOld = storedKeyed(
     notInBatch,
-    sql`${STORED_ROW}, m.r_score as old_r, m.f_score as old_f, m.m_score as old_m, m.tier as old_tier`,
+    sql`${STORED_ROW}, m.f_score as old_f, m.m_score as old_m, m.tier as old_tier`,
   );
   // The customers tied at a threshold's score: whether they are above it depends on the tie-breaks, found
   // among them (and the changed customers) below, so they are kept whether they moved or not.
@@ -309,7 +310,7 @@ async function incrementalRefresh(
   await inParallel(tx, () =>
     sql`create temp table measures_next on commit drop as
       select ${kept} from (${tieredSelect(storedWithOld, settings, byScore)}) t
-      where (t.r_score, t.f_score, t.m_score, t.tier) is distinct from (t.old_r, t.old_f, t.old_m, t.old_tier)
+      where (t.f_score, t.m_score, t.tier) is distinct from (t.old_f, t.old_m, t.old_tier)
         or t.score in (${sql.join([...tied, sql`null`])})`.execute(tx.db),
   );
   const { rows: movedCount } = await sql<{ n: number }>`select count(*)::int as n from measures_next`.execute(
