@@ -324,9 +324,11 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
     await refreshMeasures(database, { asOf: '2025-06-30' });
     const before = await measures(database);
     const victim = ids.get('C01')!;
-    const row = (await sql<Record<string, unknown>>`
+    const row = (
+      await sql<Record<string, unknown>>`
       select customer_id, as_of, orders_count, purchase_days, total_spend, gross_margin, returns_amount
-      from customer_measures where customer_id = ${victim}`.execute(database.db)).rows[0]!;
+      from customer_measures where customer_id = ${victim}`.execute(database.db)
+    ).rows[0]!;
     for (const computed of [{ r_score: 5 }, { rfm_cell: '555' }, { rfm_group: 'champions' }]) {
       await expect(
         database.db
