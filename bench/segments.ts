@@ -1,8 +1,8 @@
 /**
  * Segments benchmark: simulated customers with orders and lines (bench/harness.ts), plus touches,
  * complaints, consents, preference notes, measures and lifetime values, loaded into each engine; then the
- * count of every built-in template and of a 10-condition tree, each run 5 times after a warm-up (median).
- * The plan of the slowest count is printed (EXPLAIN ANALYZE) on stderr.
+ * count of every built-in template, of a 10-condition tree and of two RFM groups, each run 5 times after a
+ * warm-up (median). The plan of the slowest count is printed (EXPLAIN ANALYZE) on stderr.
  *
  *   npx tsx bench/segments.ts --customers 100000 [--engines pglite,postgres]
  */
@@ -12,6 +12,7 @@ import { CLI_ACTOR } from '../src/auth/index.ts';
 import {
   countSegment,
   explainSegment,
+  parseRules,
   type RuleNode,
   TEMPLATES,
   templateRules,
@@ -46,6 +47,8 @@ if (child) {
     const queries: [string, RuleNode][] = [
       ...TEMPLATES.map((t): [string, RuleNode] => [t.name, templateRules(t.name, PARAMS[t.name] ?? {})]),
       ['10-condition tree', TEN_CONDITIONS],
+      // Not a template: RFM scores are computed at read time since migration 022 (no index by group).
+      ['RFM champions or loyal', parseRules({ kind: 'rfm', groups: ['champions', 'loyal'] })],
     ];
     const scope = { asOf: AS_OF, actor: CLI_ACTOR };
     let slowest: { name: string; rules: RuleNode; ms: number } | null = null;

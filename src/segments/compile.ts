@@ -49,6 +49,7 @@ function contextOf(scope: SegmentScope): CompileContext {
     ordersAfterAsOf: scope.ordersAfterAsOf ?? true,
     measuresCoverOrders: scope.measuresCoverOrders ?? false,
     consentsAfterAsOf: scope.consentsAfterAsOf ?? true,
+    recencyPoints: scope.recencyPoints ?? null,
   };
 }
 
@@ -68,6 +69,8 @@ export type SegmentScope = {
   measuresCoverOrders?: boolean;
   /** Whether a consent is recorded after asOf (see CompileContext); unknown means yes. */
   consentsAfterAsOf?: boolean;
+  /** The last refresh's recency points (see CompileContext); unknown means not known. */
+  recencyPoints?: readonly number[] | null;
 };
 
 /** The scope with the facts about the data that let the compiler leave out redundant bounds. */
@@ -75,21 +78,26 @@ export async function withDatabaseFacts(database: Database, scope: SegmentScope)
   // The last refresh counted orders up to the end of its as-of day (UTC); its marks of changed customers
   // are consumed by the next refresh, so none left and no order after that day means nothing is missing.
   // max() reads one entry of the ordered_at index; a comparison with a subquery's value would not.
-  const { rows } = await sql<{ later: boolean; covered: boolean; consentsLater: boolean }>`
-    with last as (select as_of from measures_refreshes order by id desc limit 1),
+  const { rows } = await sql<{
+    later: boolean;
+    covered: boolean;
+    consentsLater: boolean;
+    recencyPoints: number[] | null;
+  }>`
+    with last as (select as_of, recency_points from measures_refreshes order by id desc limit 1),
          latest as (select max(ordered_at) as at from orders)
     select coalesce((select at from latest) > ${scope.asOf}, false) as later,
            coalesce((select max(recorded_at) from consents) > ${scope.asOf}, false) as "consentsLater",
            exists (select 1 from last)
              and not exists (select 1 from measures_dirty_customers)
-             and coalesce((select at from latest) < (select (as_of + 1)::timestamptz from last), true) as covered`.execute(
-    database.db,
-  );
+             and coalesce((select at from latest) < (select (as_of + 1)::timestamptz from last), true) as covered,
+           (select recency_points from last) as "recencyPoints"`.execute(database.db);
   return {
     ...scope,
     ordersAfterAsOf: rows[0]?.later ?? true,
     measuresCoverOrders: rows[0]?.covered ?? false,
     consentsAfterAsOf: rows[0]?.consentsLater ?? true,
+    recencyPoints: rows[0]?.recencyPoints ?? null,
   };
 }
 

@@ -34,6 +34,12 @@ export type CompileContext = {
    * force now (`consents_in_force`, migration 016), one row per customer and channel.
    */
   consentsAfterAsOf: boolean;
+  /**
+   * The last measures refresh's recency points (sorted day numbers, measures_refreshes.recency_points), or
+   * null when not known. Known, an RFM condition compares the last purchase with them instead of
+   * computing every customer's recency score in the view (see the rfm condition).
+   */
+  recencyPoints: readonly number[] | null;
 };
 
 /** One customer's rows, as the in-memory evaluator loads them (deliberately plain arrays). */

@@ -98,8 +98,8 @@ type Shop = {
     measures: {
       tier: (typeof TIERS)[number] | null;
       last: number | null;
-      f: number | null;
-      m: number | null;
+      f: number;
+      m: number;
       spend: number;
       recency: number | null;
       orders: number;
@@ -174,10 +174,11 @@ const customerArb = fc.record({
   measures: fc.option(
     fc.record({
       tier: fc.option(fc.constantFrom(...TIERS)),
-      // The view scores recency from the last purchase day (RECENCY_POINTS); F and M are stored.
+      // The view scores recency from the last purchase day (RECENCY_POINTS); F and M are stored, for
+      // buyers only (as a refresh writes them).
       last: fc.option(fc.constantFrom(-400, -300, -250, -100, -99, -60, -30, -29, 0)),
-      f: fc.option(fc.integer({ min: 1, max: 5 })),
-      m: fc.option(fc.integer({ min: 1, max: 5 })),
+      f: fc.integer({ min: 1, max: 5 }),
+      m: fc.integer({ min: 1, max: 5 }),
       spend: money,
       recency: fc.option(fc.integer({ min: 0, max: 400 })),
       orders: fc.integer({ min: 0, max: 5 }),
@@ -542,8 +543,8 @@ async function loadShop(database: Database, shop: Shop): Promise<void> {
           returns_amount: '0',
           recency_days: m.recency,
           last_purchase_at: m.last === null ? null : at(m.last),
-          f_score: m.f,
-          m_score: m.m,
+          f_score: m.orders > 0 ? m.f : null,
+          m_score: m.orders > 0 ? m.m : null,
           tier: m.tier,
         })
         .execute();

@@ -53,6 +53,17 @@ export const RFM_GROUPS = [
 ] as const;
 export type RfmGroup = (typeof RFM_GROUPS)[number];
 
+/** The RFM group of the scores r, f, m (1–5), as the view customer_measures computes it (migration 022). */
+export function rfmGroupOf(r: number, f: number, m: number): RfmGroup {
+  if (r >= 4 && f >= 4 && m >= 4) return 'champions';
+  if (f === 1 && r >= 4) return 'new';
+  if (r <= 2 && f >= 3) return 'at_risk';
+  if (r <= 2) return 'hibernating';
+  if (f >= 4) return 'loyal';
+  if (r >= 4) return 'promising';
+  return 'need_attention';
+}
+
 /** The per-customer base measures: they change only when the customer's orders, lines or returns change. */
 export const BASE_COLUMNS = [
   'customer_id',

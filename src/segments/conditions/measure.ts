@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
+import { RFM_GROUPS, rfmGroupOf } from '../../analytics/measures/measures-sql.ts';
 import type { ConditionKind, CustomerRows, RowPredicate } from '../rules.ts';
 import { cents, rowExists } from '../rules.ts';
 import { allOf, anyOf, inBounds } from './sql-parts.ts';
@@ -8,15 +9,7 @@ import { allOf, anyOf, inBounds } from './sql-parts.ts';
 // not recomputed as of the segment's asOf: they are as of their own day, shown in the preview.
 
 export const TIERS = ['loyal', 'semi_loyal', 'regular', 'new', 'lapsed'] as const;
-export const RFM_GROUPS = [
-  'champions',
-  'new',
-  'at_risk',
-  'hibernating',
-  'loyal',
-  'promising',
-  'need_attention',
-] as const;
+export { RFM_GROUPS };
 
 const Tier = z.strictObject({ kind: z.literal('tier'), tiers: z.array(z.enum(TIERS)).min(1) });
 type Tier = z.infer<typeof Tier>;
@@ -51,7 +44,9 @@ export const rfm: ConditionKind<Rfm> = {
   kind: 'rfm',
   summary: 'the RFM cell (e.g. "545") or group (champions, at_risk, …) is one of those given',
   schema: Rfm,
-  rowPredicate: (p) => {
+  rowPredicate: (p, ctx) => {
+    if (ctx.recencyPoints)
+      return { table: 'customer_measures', predicate: rfmByLastPurchase(p, ctx.recencyPoints) };
     const either: RawBuilder<unknown>[] = [];
     if (p.cells) either.push(sql`m.rfm_cell = any(${p.cells}::text[])`);
     if (p.groups) either.push(sql`m.rfm_group = any(${[...p.groups]}::text[])`);
@@ -64,6 +59,34 @@ export const rfm: ConditionKind<Rfm> = {
       (rows.measures.rfm_group !== null &&
         ((p.groups as readonly string[] | undefined)?.includes(rows.measures.rfm_group) ?? false))),
 };
+
+/** The cells (r·100 + f·10 + m) the condition names, its groups' included. */
+function rfmCodes(p: Rfm): number[] {
+  const codes = new Set((p.cells ?? []).map(Number));
+  const groups: readonly string[] = p.groups ?? [];
+  for (let r = 1; r <= 5; r++)
+    for (let f = 1; f <= 5; f++)
+      for (let m = 1; m <= 5; m++) if (groups.includes(rfmGroupOf(r, f, m))) codes.add(r * 100 + f * 10 + m);
+  return [...codes].sort((a, b) => a - b);
+}
+
+/**
+ * The RFM condition with the last refresh's recency points known: the recency score from the last purchase
+ * compared with the days they stand for, then the cell as one number looked up in the condition's cells.
+ * The same rows as the view's rfm_cell / rfm_group (which compute R with width_bucket, the cell as text and
+ * the group by cases: measured at 1 M customers on PostgreSQL, 400 ms for a count of two groups; 170 ms so).
+ */
+function rfmByLastPurchase(p: Rfm, points: readonly number[]): RawBuilder<boolean> {
+  const codes = rfmCodes(p);
+  if (codes.length === 0) return sql<boolean>`false`;
+  // R = 1 + the number of points at or before the last purchase's day (UTC); the highest reached decides.
+  const reached = [...points]
+    .map((day, i) => ({ score: i + 2, from: new Date(day * 86_400_000) }))
+    .reverse()
+    .map(({ score, from }) => sql`when m.last_purchase_at >= ${from}::timestamptz then ${score}`);
+  const r = sql`(case ${sql.join(reached, sql` `)} when m.last_purchase_at is not null then 1 end)`;
+  return sql<boolean>`(m.orders_count > 0 and ${r} * 100 + m.f_score * 10 + m.m_score = any(${codes}::int[]))`;
+}
 
 /**
  * Numeric measures by name. The SQL column comes from this fixed table, never from the request; money
