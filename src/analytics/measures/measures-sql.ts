@@ -315,6 +315,62 @@ export function tieredSelect(
     from sc`;
 }
 
+/** The smallest float8 above x ≥ 0 (x's bits plus one). */
+function nextAbove(x: number): number {
+  const bits = new BigInt64Array(new Float64Array([x]).buffer);
+  bits[0]! += 1n;
+  return new Float64Array(bits.buffer)[0]!;
+}
+
+/**
+ * The rows of `keyed` (stored rows with old_f, old_m, old_tier) whose F or M score or tier the new cut
+ * points may move, with F, M and a tier as tieredSelect gives them — except that the thresholds are
+ * known by score only (cutPointsByScore: their tie-breaks are read later, off these rows), so a row whose
+ * score equals a threshold's gets the tier 'tied', which no stored row has: such rows are always kept.
+ *
+ * The score is computed once per row: each mention of it in tieredSelect's tier cases computes it again
+ * (three width_buckets), which made this pass over every stored row 2 µs a row. Here one width_bucket over
+ * the threshold scores and the floats just above them tells below / at / between / above, and an array
+ * of tiers is indexed by it.
+ */
+export function movedSelect(
+  keyed: RawBuilder<unknown>,
+  settings: MeasuresSettings,
+  cuts: CutPoints,
+): RawBuilder<unknown> {
+  const day = dayNumber(cuts.asOf);
+  const { tiers } = settings;
+  const loyal = cuts.loyal?.score ?? null;
+  const semi = cuts.semiLoyal?.score ?? null;
+  const scores = [...new Set([semi, loyal].filter((x) => x !== null))].sort((a, b) => a - b);
+  const regularOrNew = sql`(case when ${day}::int - k.fd < ${tiers.newDays}::int then 'new' else 'regular' end)`;
+  // Bucket 0: below every threshold; 2i + 1: equal to scores[i]; 2i + 2: between scores[i] and the next.
+  const above = (score: number) =>
+    loyal !== null && score > loyal
+      ? sql`'loyal'`
+      : semi !== null && score > semi
+        ? sql`'semi_loyal'`
+        : regularOrNew;
+  const labels = [regularOrNew, ...scores.flatMap((s) => [sql`'tied'`, above(nextAbove(s))])];
+  const bounds = scores.flatMap((s) => [s, nextAbove(s)]);
+  const tier = scores.length
+    ? sql`(array[${sql.join(labels)}])[width_bucket(${loyaltyScore(settings, cuts.percentiles)}, ${`{${bounds.join(',')}}`}::float8[]) + 1]`
+    : regularOrNew;
+  return sql`
+    select k.* from (
+      select k.*,
+             case when k.orders_count > 0 then ${reachScore(sql`k.orders_count`, cuts.reach.f)} end as f_score,
+             case when k.orders_count > 0 then ${reachScore(sql.ref(`k.${cuts.reach.mOn}`), cuts.reach.m)} end as m_score,
+             case
+               when k.orders_count = 0 then null
+               when ${day}::int - k.ld >= ${tiers.lapsedDays}::int then 'lapsed'
+               else ${tier}
+             end as tier
+      from (${keyed}) k
+    ) k
+    where (k.f_score, k.m_score, k.tier) is distinct from (k.old_f, k.old_m, k.old_tier)`;
+}
+
 /** One row per customer of `keyed`: ROW_COLUMNS as of `cuts.asOf` (see tieredSelect). */
 export function finalSelect(
   keyed: RawBuilder<unknown>,
