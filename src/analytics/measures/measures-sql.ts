@@ -279,12 +279,18 @@ export function rankedAtOrAbove(key: RankKey | null): RawBuilder<boolean> {
   return sql<boolean>`(-sc.score, -sc.cents, sc.customer_id) <= (-(${key.score}::float8), -(${key.cents}::int8), ${key.customerId}::int8)`;
 }
 
+/** The F and M scores of the keyed row `k` as columns f_score, m_score (null without a purchase). */
+const frequencyAndMonetary = (cuts: CutPoints) =>
+  sql`case when k.orders_count > 0 then ${reachScore(sql`k.orders_count`, cuts.reach.f)} end as f_score,
+    case when k.orders_count > 0 then ${reachScore(sql.ref(`k.${cuts.reach.mOn}`), cuts.reach.m)} end as m_score`;
+
 /**
  * Every column of `keyed` (keyedSelect over every customer, or only some of them) and their frequency and
  * monetary scores and tier as of `cuts.asOf` (and score, the composite loyalty score; the recency score,
- * RFM cell and group are the view's, from the last day and `cuts.reach.r`: migration 022). Each is a function of
- * the customer's own base measures and `cuts` alone, so a customer's row is the same whether it is
- * computed with everybody (full refresh) or alone (incremental refresh): that is what makes them agree.
+ * RFM cell and group are the view's, from the last day and `cuts.reach.r`: migration 022). Each is a
+ * function of the customer's own base measures and `cuts` alone, so a customer's row is the same whether
+ * it is computed with everybody (full refresh) or alone (incremental refresh): that is what makes them
+ * agree.
  */
 export function tieredSelect(
   keyed: RawBuilder<unknown>,
@@ -298,8 +304,7 @@ export function tieredSelect(
       select * from (${keyed}) k0
     ), sc as (
       select k.*,
-             case when k.orders_count > 0 then ${reachScore(sql`k.orders_count`, cuts.reach.f)} end as f_score,
-             case when k.orders_count > 0 then ${reachScore(sql.ref(`k.${cuts.reach.mOn}`), cuts.reach.m)} end as m_score,
+             ${frequencyAndMonetary(cuts)},
              case when k.orders_count > 0 then ${loyaltyScore(settings, cuts.percentiles)} end as score
       from k
     )
@@ -359,8 +364,7 @@ export function movedSelect(
   return sql`
     select k.* from (
       select k.*,
-             case when k.orders_count > 0 then ${reachScore(sql`k.orders_count`, cuts.reach.f)} end as f_score,
-             case when k.orders_count > 0 then ${reachScore(sql.ref(`k.${cuts.reach.mOn}`), cuts.reach.m)} end as m_score,
+             ${frequencyAndMonetary(cuts)},
              case
                when k.orders_count = 0 then null
                when ${day}::int - k.ld >= ${tiers.lapsedDays}::int then 'lapsed'
