@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { formatTable } from '../src/cli/output.ts';
@@ -104,6 +106,34 @@ export async function loadSimulatedShop(
   return count;
 }
 
+/**
+ * What a reader needs to compare timings across machines: cores, memory, load at the start, and whether
+ * the kernel pages out memory left untouched (DAMON's pageout: on the machines this project is measured
+ * on, file pages not read for ~60 s are dropped, so "cached" data is read from disk again).
+ */
+export function machineNote(): string {
+  const load = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
+  const parts = [`${cpus().length} cores`, `${Math.round(totalmem() / 2 ** 30)} GiB`, `load average ${load}`];
+  try {
+    const admin = '/sys/kernel/mm/damon/admin/kdamonds/0';
+    const scheme = `${admin}/contexts/0/schemes/0`;
+    const on = readFileSync(`${admin}/state`, 'utf8').trim() === 'on';
+    const action = readFileSync(`${scheme}/action`, 'utf8').trim();
+    if (on && action === 'pageout') {
+      const aggregateUs = Number(
+        readFileSync(`${admin}/contexts/0/monitoring_attrs/intervals/aggr_us`, 'utf8'),
+      );
+      const minAge = Number(readFileSync(`${scheme}/access_pattern/age/min`, 'utf8'));
+      parts.push(`memory untouched for ${Math.round((aggregateUs * minAge) / 1e6)} s is paged out (DAMON)`);
+    }
+  } catch {
+    // Not Linux, or no DAMON: nothing to say.
+  }
+  return parts.join(', ');
+}
+
 /** In a child process: a fresh database on `engine`, `work` timed step by step, JSON on stdout. */
 export async function runEngine(
   engine: string,
@@ -112,16 +142,24 @@ export async function runEngine(
   const bench = await freshBenchDatabase(engine);
   const database = await openDatabase(bench.config);
   await migrateToLatest(database);
+  const { rows } =
+    database.engine === 'postgres'
+      ? await sql<{ shared_buffers: string }>`show shared_buffers`.execute(database.db)
+      : { rows: [] };
   const steps: Step[] = [];
   await work(database, steps);
   await database.close();
   await bench.drop();
-  console.log(JSON.stringify({ engine, steps, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
+  const sharedBuffers = rows[0]?.shared_buffers;
+  console.log(
+    JSON.stringify({ engine, steps, peakRssMb: process.resourceUsage().maxRSS / 1024, sharedBuffers }),
+  );
 }
 
 /** Runs `script --child ENGINE …args` per engine (peak memory is per engine) and prints one table. */
 export function runEngines(script: string, engines: string[], args: string[], title: string): void {
   const rows: (string | number)[][] = [];
+  const notes = [`machine: ${machineNote()}`];
   for (const engine of engines) {
     const child = spawnSync(process.execPath, ['--import', 'tsx', script, '--child', engine, ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -132,10 +170,12 @@ export function runEngines(script: string, engines: string[], args: string[], ti
       engine: string;
       steps: Step[];
       peakRssMb: number;
+      sharedBuffers?: string;
     };
+    if (result.sharedBuffers) notes.push(`${engine}: shared_buffers ${result.sharedBuffers}`);
     for (const s of result.steps) rows.push([engine, s.step, s.seconds.toFixed(2), s.detail, '']);
     rows.push([engine, 'peak RSS', '', '', Math.round(result.peakRssMb)]);
   }
-  console.log(`\n${title}\n`);
+  console.log(`\n${title}\n${notes.join('\n')}\n`);
   console.log(formatTable(['engine', 'step', 'seconds', 'detail', 'peak RSS MB'], rows));
 }
