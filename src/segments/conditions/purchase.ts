@@ -113,6 +113,18 @@ function measuresHold(p: Purchased): RawBuilder<boolean> {
 }
 
 /**
+ * The facts rows `f` of these categories. One category is compared by `=`, not `= any(…)`: with the
+ * primary key (customer_id, category), PostgreSQL then knows that the category's rows hold each customer
+ * once, so a count starting from them joins them as they are, where with `any` every parallel worker
+ * hashed the whole range to remove duplicates first.
+ */
+function factsOf(categories: readonly string[]): RawBuilder<boolean> {
+  return categories.length === 1
+    ? sql<boolean>`f.category = ${categories[0]!}`
+    : sql<boolean>`f.category = any(${[...categories]}::text[])`;
+}
+
+/**
  * A condition on categories only, read from `customer_category_facts` (one row per customer and category
  * bought, migration 016) when no order is dated after asOf, so that the facts, which are as of now, are as
  * of asOf too. Exact for: bought (or never bought) in the last N days or ever — a row whose last order is
@@ -132,8 +144,9 @@ function fromCategoryFacts(p: Purchased, ctx: CompileContext): RawBuilder<boolea
   }
   const minOrders = minOrdersOf(p);
   const noAmounts = p.minAmount === undefined && p.maxAmount === undefined;
+  const categories = factsOf(p.categories);
   const rows = (extra: RawBuilder<unknown>) =>
-    sql`select 1 from customer_category_facts f where f.customer_id = ${ctx.customerId} and f.category = any(${p.categories}::text[])${extra}`;
+    sql`select 1 from customer_category_facts f where f.customer_id = ${ctx.customerId} and ${categories}${extra}`;
   const window =
     p.withinDays === undefined ? sql`` : sql` and f.last_at > ${windowStart(ctx.asOf, p.withinDays)}`;
   if (noAmounts && p.maxOrders === undefined && minOrders === 1)
@@ -147,7 +160,7 @@ function fromCategoryFacts(p: Purchased, ctx: CompileContext): RawBuilder<boolea
   if (p.minAmount !== undefined) checks.push(sql`sum(f.amount) >= ${String(p.minAmount)}::numeric`);
   if (p.maxAmount !== undefined) checks.push(sql`sum(f.amount) <= ${String(p.maxAmount)}::numeric`);
   const buyers = (having: RawBuilder<unknown>) =>
-    sql`select f.customer_id from customer_category_facts f where f.category = any(${p.categories}::text[]) group by f.customer_id having ${having}`;
+    sql`select f.customer_id from customer_category_facts f where ${categories} group by f.customer_id having ${having}`;
   return zeroQualifies(p)
     ? sql<boolean>`${ctx.customerId} not in (${buyers(sql`not ${allOf(checks)}`)})`
     : sql<boolean>`${ctx.customerId} in (${buyers(allOf(checks))})`;
@@ -173,7 +186,7 @@ export function categoryFactsBuyers(
   const window =
     p.withinDays === undefined ? sql`` : sql` and f.last_at > ${windowStart(ctx.asOf, p.withinDays)}`;
   return {
-    buyers: sql`select f.customer_id from customer_category_facts f where f.category = any(${p.categories}::text[])${window}`,
+    buyers: sql`select f.customer_id from customer_category_facts f where ${factsOf(p.categories!)}${window}`,
     // One row per customer and category: with one category, each buyer once.
     unique: p.categories!.length === 1,
   };
