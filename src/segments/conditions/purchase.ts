@@ -113,15 +113,20 @@ function measuresHold(p: Purchased): RawBuilder<boolean> {
 }
 
 /**
- * The facts rows `f` of these categories. One category is compared by `=`, not `= any(…)`: with the
- * primary key (customer_id, category), PostgreSQL then knows that the category's rows hold each customer
- * once, so a count starting from them joins them as they are; with `any` it removed duplicates from the
- * range first (a hash aggregate in every parallel process; on PGlite "bought both" took twice as long).
+ * The facts rows `f` of the condition's categories, last bought within its window if it has one. One
+ * category is compared by `=`, not `= any(…)`: with the primary key (customer_id, category), PostgreSQL
+ * then knows that the category's rows hold each customer once, so a count starting from them joins them
+ * as they are; with `any` it removed duplicates from the range first (a hash aggregate in every parallel
+ * process; on PGlite "bought both" took twice as long).
  */
-function factsOf(categories: readonly string[]): RawBuilder<boolean> {
-  return categories.length === 1
-    ? sql<boolean>`f.category = ${categories[0]!}`
-    : sql<boolean>`f.category = any(${[...categories]}::text[])`;
+function factsOf(p: Purchased, ctx: CompileContext): RawBuilder<boolean> {
+  const categories = p.categories ?? [];
+  const category =
+    categories.length === 1
+      ? sql<boolean>`f.category = ${categories[0]!}`
+      : sql<boolean>`f.category = any(${[...categories]}::text[])`;
+  if (p.withinDays === undefined) return category;
+  return sql<boolean>`${category} and f.last_at > ${windowStart(ctx.asOf, p.withinDays)}`;
 }
 
 /**
@@ -144,14 +149,10 @@ function fromCategoryFacts(p: Purchased, ctx: CompileContext): RawBuilder<boolea
   }
   const minOrders = minOrdersOf(p);
   const noAmounts = p.minAmount === undefined && p.maxAmount === undefined;
-  const categories = factsOf(p.categories);
-  const rows = (extra: RawBuilder<unknown>) =>
-    sql`select 1 from customer_category_facts f where f.customer_id = ${ctx.customerId} and ${categories}${extra}`;
-  const window =
-    p.withinDays === undefined ? sql`` : sql` and f.last_at > ${windowStart(ctx.asOf, p.withinDays)}`;
-  if (noAmounts && p.maxOrders === undefined && minOrders === 1)
-    return sql<boolean>`exists (${rows(window)})`;
-  if (noAmounts && p.maxOrders === 0) return sql<boolean>`not exists (${rows(window)})`;
+  const facts = factsOf(p, ctx);
+  const rows = sql`select 1 from customer_category_facts f where f.customer_id = ${ctx.customerId} and ${facts}`;
+  if (noAmounts && p.maxOrders === undefined && minOrders === 1) return sql<boolean>`exists (${rows})`;
+  if (noAmounts && p.maxOrders === 0) return sql<boolean>`not exists (${rows})`;
   if (p.withinDays !== undefined) return null;
   const countsOrders = minOrders > 1 || p.maxOrders !== undefined;
   if (countsOrders && p.categories.length > 1) return null;
@@ -160,7 +161,7 @@ function fromCategoryFacts(p: Purchased, ctx: CompileContext): RawBuilder<boolea
   if (p.minAmount !== undefined) checks.push(sql`sum(f.amount) >= ${String(p.minAmount)}::numeric`);
   if (p.maxAmount !== undefined) checks.push(sql`sum(f.amount) <= ${String(p.maxAmount)}::numeric`);
   const buyers = (having: RawBuilder<unknown>) =>
-    sql`select f.customer_id from customer_category_facts f where ${categories} group by f.customer_id having ${having}`;
+    sql`select f.customer_id from customer_category_facts f where ${facts} group by f.customer_id having ${having}`;
   return zeroQualifies(p)
     ? sql<boolean>`${ctx.customerId} not in (${buyers(sql`not ${allOf(checks)}`)})`
     : sql<boolean>`${ctx.customerId} in (${buyers(allOf(checks))})`;
@@ -183,10 +184,8 @@ export function categoryFactsBuyers(
     p.maxOrders === undefined &&
     minOrdersOf(p) === 1;
   if (!existence || fromCategoryFacts(p, ctx) === null) return null;
-  const window =
-    p.withinDays === undefined ? sql`` : sql` and f.last_at > ${windowStart(ctx.asOf, p.withinDays)}`;
   return {
-    buyers: sql`select f.customer_id from customer_category_facts f where ${factsOf(p.categories!)}${window}`,
+    buyers: sql`select f.customer_id from customer_category_facts f where ${factsOf(p, ctx)}`,
     // One row per customer and category: with one category, each buyer once.
     unique: p.categories!.length === 1,
   };
