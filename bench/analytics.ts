@@ -1,8 +1,9 @@
 /**
  * Analytics benchmark: simulated customers with orders and lines (bench/harness.ts) loaded into each
- * engine, then the full measures refresh, the incremental refresh after a day of new orders by 1 % of the
- * customers (the as-of day moving on by one day, then once more on the same day), a year of monthly tier
- * snapshots and the reports timed.
+ * engine, then the full measures refresh (as of a month's last day), the incremental refreshes after a
+ * day of new orders by 1 % of the customers — the as-of day moving on into a new month (whose first
+ * refresh fixes the month's cut points), then on by one more day, then once more on the same day —, a
+ * year of monthly tier snapshots and the reports timed.
  *
  *   npm run bench:analytics -- --customers 100000 [--engines pglite,postgres]
  *   BENCH_REFRESH_ONLY=1 npm run bench:analytics -- …   (the refreshes only: no snapshots, no reports)
@@ -62,15 +63,23 @@ if (child) {
       () => refreshMeasures(database, { asOf: SIMULATION_END }),
       (r) => `${count(r.withPurchases)} buyers; ${describeRefresh(r)}`,
     );
-    const nextDay = new Date(Date.parse(`${SIMULATION_END}T00:00:00Z`) + 86_400_000)
-      .toISOString()
-      .slice(0, 10);
+    const dayAfter = (day: string) =>
+      new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const monthStart = dayAfter(SIMULATION_END);
     await timed(
       steps,
       'a day of orders, 1 % of customers',
-      () => aDayOfOrders(database, nextDay, 7),
+      () => aDayOfOrders(database, monthStart, 7),
       (n) => `${count(n)} orders`,
     );
+    await timed(
+      steps,
+      "incremental refresh, a new month's first day",
+      () => refreshMeasures(database, { asOf: monthStart }),
+      describeRefresh,
+    );
+    const nextDay = dayAfter(monthStart);
+    await timed(steps, 'a day of orders, 1 % of customers', () => aDayOfOrders(database, nextDay, 31));
     await timed(
       steps,
       'incremental refresh, as-of + 1 day',

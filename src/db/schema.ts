@@ -438,6 +438,18 @@ export type MeasuresRefreshesTable = {
   finished_at: CreatedAt;
 };
 
+/** The cut points of a month's refreshes and snapshot, fixed by the first (migration 023). */
+export type MeasuresCutPointsTable = {
+  /** The month's first day. */
+  month: string;
+  /** The measures settings (JSON) they were computed with. */
+  settings: string;
+  /** The day whose buyers they were computed from. */
+  as_of: string;
+  cut_points: unknown;
+  computed_at: CreatedAt;
+};
+
 export type MeasuresDirtyCustomersTable = { customer_id: number };
 
 export type SegmentsTable = {
@@ -666,6 +678,7 @@ export type Schema = {
   customer_measures: CustomerMeasuresTable;
   tier_snapshots: TierSnapshotsTable;
   measures_refreshes: MeasuresRefreshesTable;
+  measures_cut_points: MeasuresCutPointsTable;
   measures_dirty_customers: MeasuresDirtyCustomersTable;
   segments: SegmentsTable;
   segment_sizes: SegmentSizesTable;

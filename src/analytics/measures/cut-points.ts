@@ -62,20 +62,15 @@ export async function computeCutPoints(
 }
 
 /**
- * The cut points without the tier thresholds' tie-breaks: `cuts` with each threshold key holding only
- * its score (cents 0, customer 0 — right for every customer whose score differs), and `places`, where
- * each threshold falls. The buyers are counted per score over `parts`, signed parts that add up to every
- * customer's keyed row once: an incremental refresh gives every stored row (+1), the changed customers'
- * stored rows (−1) and their new rows (+1), so that the big part holds no temporary table and
- * PostgreSQL can count it with parallel workers.
+ * The cut points that follow from `histogramSource` alone (the buyers' count per key value): the buyers,
+ * the percentile cut values and the RFM reach points — no tier thresholds yet (active 0, keys null).
  */
-export async function cutPointsByScore(
+export async function histogramCutPoints(
   tx: Transaction,
-  parts: { rows: RawBuilder<unknown>; sign: 1 | -1 }[],
   histogramSource: RawBuilder<unknown>,
   asOf: string,
   settings: MeasuresSettings,
-): Promise<{ cuts: CutPoints; places: (ThresholdPlace | null)[] }> {
+): Promise<CutPoints> {
   const { rows: histogramRows } = await sql<{ kind: number; x: string; n: number }>`
     select h.kind::int as kind, h.x::text as x, h.n::int as n from (${histogramSource}) h where h.n <> 0`.execute(
     tx.db,
@@ -121,7 +116,27 @@ export async function cutPointsByScore(
   } else {
     reach = { r: [0, 0, 0, 0], f: [0, 0, 0, 0], m: ['0', '0', '0', '0'], mOn: 'band' };
   }
-  const base: CutPoints = { asOf, buyers, reach, percentiles, active: 0, loyal: null, semiLoyal: null };
+  return { asOf, buyers, reach, percentiles, active: 0, loyal: null, semiLoyal: null };
+}
+
+/**
+ * The cut points without the tier thresholds' tie-breaks: `cuts` with each threshold key holding only
+ * its score (cents 0, customer 0 — right for every customer whose score differs), and `places`, where
+ * each threshold falls. The buyers are counted per score over `parts`, signed parts that add up to every
+ * customer's keyed row once: an incremental refresh gives every stored row (+1), the changed customers'
+ * stored rows (−1) and their new rows (+1), so that the big part holds no temporary table and
+ * PostgreSQL can count it with parallel workers.
+ */
+export async function cutPointsByScore(
+  tx: Transaction,
+  parts: { rows: RawBuilder<unknown>; sign: 1 | -1 }[],
+  histogramSource: RawBuilder<unknown>,
+  asOf: string,
+  settings: MeasuresSettings,
+): Promise<{ cuts: CutPoints; places: (ThresholdPlace | null)[] }> {
+  const base = await histogramCutPoints(tx, histogramSource, asOf, settings);
+  const { buyers, percentiles } = base;
+  const day = dayNumber(asOf);
   if (buyers === 0) return { cuts: base, places: [null, null] };
 
   // The active buyers counted per composite score, best first, then the customers at the score where
@@ -201,4 +216,67 @@ export async function thresholdKeys(
     return row ? { score: row.score, cents: row.cents, customerId: Number(row.customer_id) } : null;
   };
   return { ...cuts, loyal: keyAt(places[0]!), semiLoyal: keyAt(places[1]!) };
+}
+
+/** The first day of the month of `asOf` ('YYYY-MM-DD'): the month whose cut points a refresh uses. */
+export const monthOf = (asOf: string): string => `${asOf.slice(0, 7)}-01`;
+
+/**
+ * The month's cut points, fixed by its first refresh or snapshot (measures_cut_points, migration 023),
+ * or null when none were kept for these settings — or they were taken when there was no buyer yet, and
+ * fix nothing.
+ */
+export async function monthCutPoints(
+  tx: Transaction,
+  asOf: string,
+  settingsText: string,
+): Promise<CutPoints | null> {
+  const { rows } = await sql<{ cut_points: CutPoints }>`
+    select cut_points from measures_cut_points
+    where month = ${monthOf(asOf)}::date and settings = ${settingsText}`.execute(tx.db);
+  const cuts = rows[0]?.cut_points;
+  return cuts && cuts.buyers > 0 ? cuts : null;
+}
+
+/** Keeps `cuts` as their month's cut points for these settings (replacing earlier ones: a recut). */
+export async function keepMonthCutPoints(
+  tx: Transaction,
+  cuts: CutPoints,
+  settingsText: string,
+): Promise<void> {
+  await sql`
+    insert into measures_cut_points (month, settings, as_of, cut_points)
+    values (${monthOf(cuts.asOf)}::date, ${settingsText}, ${cuts.asOf}::date, ${JSON.stringify(cuts)}::jsonb)
+    on conflict (month, settings) do update
+      set as_of = excluded.as_of, cut_points = excluded.cut_points, computed_at = now()`.execute(tx.db);
+}
+
+/**
+ * The month's fixed cut points on `asOf`: F and M reach points, percentile cut values and tier thresholds
+ * as fixed; the buyers and the recency points (which follow the as-of day) from today's histogram.
+ */
+export async function onDay(
+  tx: Transaction,
+  fixed: CutPoints,
+  histogramSource: RawBuilder<unknown>,
+  asOf: string,
+  settings: MeasuresSettings,
+): Promise<CutPoints> {
+  const today = await histogramCutPoints(tx, histogramSource, asOf, settings);
+  return { ...fixed, asOf, buyers: today.buyers, reach: { ...fixed.reach, r: today.reach.r } };
+}
+
+/** Whether two refreshes scored F, M and tiers with the same cut points (the recency points aside). */
+export function sameFixedCuts(a: CutPoints, b: CutPoints): boolean {
+  const fixed = (c: CutPoints) =>
+    JSON.stringify([
+      c.reach.f,
+      c.reach.m,
+      c.reach.mOn,
+      c.percentiles.spend,
+      c.percentiles.tenure,
+      c.percentiles.repeat,
+      ...[c.loyal, c.semiLoyal].map((k) => k && [k.score, k.cents, k.customerId]),
+    ]);
+  return fixed(a) === fixed(b);
 }

@@ -232,4 +232,42 @@ describe('incremental refresh gives exactly the full refresh (demo shop, 2,000 c
     // And with nothing written since, the next one continues.
     expect((await refreshMeasures(database, { asOf: '2026-10-15' })).mode).toBe('incremental');
   });
+
+  it("within a month, on the month's cut points: the days passing lapse customers and end their newness", async () => {
+    // November's cut points (default settings) were fixed by the first case's incremental refresh; the last
+    // refresh (2026-10-15) used October's.
+    const first = await refreshMeasures(database, { asOf: '2026-11-03' });
+    expect([first.mode, first.reason]).toEqual([
+      'full',
+      "the cut points of 2026-11 (fixed as of 2026-11-01) differ from the last refresh's",
+    ]);
+    const tiersBefore = new Map(
+      (
+        await sql<{ customer_id: number; tier: string | null }>`
+          select customer_id::int as customer_id, tier from customer_measures`.execute(database.db)
+      ).rows.map((r) => [r.customer_id, r.tier]),
+    );
+    await aDayOfBusiness(database, '2026-11-28', 'D3');
+    const incremental = await refreshMeasures(database, { asOf: '2026-11-28' });
+    expect(incremental.mode).toBe('incremental');
+    const steps = new Map(incremental.steps.map((s) => [s.step, s.rows]));
+    expect(steps.has('moved by the cut points')).toBe(false);
+    // 25 days on: customers without a new order whose last purchase passed 365 days (lapsed) or whose
+    // first passed 90 (no longer new) — both kinds must be among the rows the day moved.
+    const { rows: moved } = await sql<{ from: string; to: string; n: number }>`
+      select t.before as from, m.tier as to, count(*)::int as n
+      from customer_measures m
+      join (select unnest(${[...tiersBefore.keys()]}::int8[]) as customer_id,
+                   unnest(${[...tiersBefore.values()]}::text[]) as before) t on t.customer_id = m.customer_id
+      where m.tier is distinct from t.before and m.last_purchase_at < '2026-11-04'
+      group by 1, 2 order by 1, 2`.execute(database.db);
+    expect(moved.some((r) => r.to === 'lapsed')).toBe(true);
+    expect(moved.some((r) => r.from === 'new' && r.to === 'regular')).toBe(true);
+    expect(steps.get('moved by the day')).toBeGreaterThanOrEqual(moved.reduce((n, r) => n + r.n, 0));
+    const changed = await allMeasures(database);
+    // The full refresh (on the same cut points) finds nothing to change.
+    const full = await refreshMeasures(database, { asOf: '2026-11-28', full: true });
+    expect(full.written).toEqual({ updated: 0, inserted: 0, deleted: 0 });
+    expect(await allMeasures(database)).toEqual(changed);
+  });
 });

@@ -572,4 +572,54 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
       expect(orderBins).toEqual(['1', '2', '3', '4–5', '6–9', '10–19', '20+']);
     });
   });
+
+  it("fixes a month's cut points at its first refresh: tiers move with the customer's own orders", async () => {
+    // Spend only (the first test ranked by it as of 2025-06-30 and so fixed June's cut points for these
+    // settings): C03 (1500) the last loyal, C01 (1200) the last semi-loyal.
+    const spendOnly = { tiers: { spendOnly: true } };
+    const tiers = async () => pick(await measures(database), 'tier');
+    const refresh = async (asOf: string, options: { recut?: boolean } = {}) => {
+      const result = await refreshMeasures(database, { asOf, settings: spendOnly, ...options });
+      return [result.mode, result.steps.map((s) => s.step).filter((s) => s.startsWith('moved'))];
+    };
+    expect(await refresh('2025-06-30')).toEqual(['full', []]);
+    expect(await tiers()).toMatchObject({ C03: 'loyal', C01: 'semi_loyal', C09: 'regular' });
+    // C09 (100 so far) spends 5,000 on the as-of day and passes everyone.
+    const order = [
+      {
+        order_id: 'BIG',
+        customer_id: 'C09',
+        ordered_at: '2025-06-30T12:00:00Z',
+        sku: 'X',
+        quantity: '500',
+        unit_price: '10',
+        line_no: '1',
+      },
+    ];
+    await importRecords(database, 'orders', iterableSource('o', Object.keys(order[0]!), order));
+    // Same month: June's thresholds hold, so C09 joins the loyal tier and nobody else moves — where a
+    // ranking as of today would keep one loyal customer (round(0.06 · 9)) and push C03 and C01 down.
+    expect(await refresh('2025-06-30')).toEqual(['incremental', ['moved by the day']]);
+    expect(await tiers()).toMatchObject({ C09: 'loyal', C03: 'loyal', C01: 'semi_loyal', C02: 'regular' });
+    // Recut: ranked against today's buyers, and kept for June's later refreshes.
+    expect(await refresh('2025-06-30', { recut: true })).toEqual(['incremental', ['moved by the cut points']]);
+    expect(await tiers()).toMatchObject({ C09: 'loyal', C03: 'semi_loyal', C01: 'regular' });
+    const kept = async () =>
+      (
+        await sql<{ month: string; as_of: string; loyal: number }>`
+          select to_char(month, 'YYYY-MM-DD') as month, to_char(as_of, 'YYYY-MM-DD') as as_of,
+                 (cut_points -> 'loyal' ->> 'customerId')::int as loyal
+          from measures_cut_points where settings like '%"spendOnly":true%' order by month`.execute(database.db)
+      ).rows;
+    expect(await kept()).toEqual([{ month: '2025-06-01', as_of: '2025-06-30', loyal: ids.get('C09') }]);
+    expect(await refresh('2025-06-30')).toEqual(['incremental', ['moved by the day']]);
+    expect(await tiers()).toMatchObject({ C09: 'loyal', C03: 'semi_loyal', C01: 'regular' });
+    // A new month ranks again (C12's first order, 2025-07-01 00:00, comes in: 11 buyers, 10 active).
+    expect(await refresh('2025-07-01')).toEqual(['incremental', ['moved by the cut points']]);
+    expect(await tiers()).toMatchObject({ C09: 'loyal', C03: 'semi_loyal', C01: 'regular', C12: 'new' });
+    expect((await kept()).map((k) => [k.month, k.as_of])).toEqual([
+      ['2025-06-01', '2025-06-30'],
+      ['2025-07-01', '2025-07-01'],
+    ]);
+  });
 });

@@ -1,11 +1,21 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Database, Transaction } from '../../db/index.ts';
-import { computeCutPoints, cutPointsByScore, thresholdKeys } from './cut-points.ts';
+import {
+  computeCutPoints,
+  cutPointsByScore,
+  keepMonthCutPoints,
+  monthCutPoints,
+  onDay,
+  sameFixedCuts,
+  type ThresholdPlace,
+  thresholdKeys,
+} from './cut-points.ts';
 import {
   BASE_COLUMNS,
   baseSelect,
   batchBaseSelect,
   type CutPoints,
+  dayNumber,
   finalSelect,
   histogramSelect,
   inKeyOrder,
@@ -32,6 +42,11 @@ export type RefreshOptions = {
    * refresh is incremental when the last one used the same settings and an as-of day no later than this one.
    */
   full?: boolean;
+  /**
+   * Compute the cut points of the as-of day's month afresh from today's buyers (and keep them for the
+   * month's later refreshes) instead of using those its first refresh fixed (measures_cut_points).
+   */
+  recut?: boolean;
   /** Called as each step finishes (progress). */
   onStep?: (step: RefreshStep) => void;
 };
@@ -60,7 +75,13 @@ const seconds = (start: number): number => Number(((performance.now() - start) /
 /** Serialises refreshes on a shared server (any constant; "kizuna measures"). */
 const REFRESH_LOCK = 4_257_810_412;
 
-type LastRefresh = { as_of: string; settings: string; customers: number; rows_version: string | null };
+type LastRefresh = {
+  as_of: string;
+  settings: string;
+  customers: number;
+  rows_version: string | null;
+  cut_points: CutPoints | null;
+};
 
 /** The number of statements that have written customer_measure_rows (migration 019). */
 const rowsVersion = sql<{ version: string }>`
@@ -112,7 +133,7 @@ export async function refreshMeasures(
   };
   const last = (
     await sql<LastRefresh>`
-      select as_of, settings, customers, rows_version::text as rows_version
+      select as_of, settings, customers, rows_version::text as rows_version, cut_points
       from measures_refreshes order by id desc limit 1`.execute(database.db)
   ).rows[0];
   let reason = fullBecause(last, asOf, settingsText, options.full);
@@ -143,9 +164,14 @@ export async function refreshMeasures(
       record('check', 0, start);
       if (rows[0]?.version !== last.rows_version) reason = 'customer_measures was changed outside a refresh';
     }
+    // The month's cut points, when its first refresh or snapshot fixed them (and no recut is asked for).
+    const month = options.recut ? null : await monthCutPoints(tx, asOf, settingsText);
+    if (!reason && month && !(last?.cut_points && sameFixedCuts(month, last.cut_points)))
+      reason = `the cut points of ${asOf.slice(0, 7)} (fixed as of ${month.asOf}) differ from the last refresh's`;
     const outcome = reason
-      ? await fullRefresh(tx, asOf, settings, record)
-      : await incrementalRefresh(tx, asOf, last!.as_of, last!.customers, settings, record);
+      ? await fullRefresh(tx, asOf, settings, month, record)
+      : await incrementalRefresh(tx, asOf, last!.as_of, last!.customers, settings, month, record);
+    if (!month) await keepMonthCutPoints(tx, outcome.cuts, settingsText);
     const mode: RefreshMode = reason ? 'full' : 'incremental';
     const result: RefreshResult = {
       asOf,
@@ -193,6 +219,7 @@ async function fullRefresh(
   tx: Transaction,
   asOf: string,
   settings: MeasuresSettings,
+  month: CutPoints | null,
   record: Recorder,
 ): Promise<Outcome> {
   let start = performance.now();
@@ -213,7 +240,10 @@ async function fullRefresh(
   const stage = sql`select * from measures_stage`;
   await sql`delete from measures_histograms`.execute(tx.db);
   await sql`insert into measures_histograms (kind, x, n) ${histogramSelect(stage)}`.execute(tx.db);
-  const cuts = await computeCutPoints(tx, stage, sql`select * from measures_histograms`, asOf, settings);
+  const histogram = sql`select * from measures_histograms`;
+  const cuts = month
+    ? await onDay(tx, month, histogram, asOf, settings)
+    : await computeCutPoints(tx, stage, histogram, asOf, settings);
   record('cut points', cuts.buyers, start);
   start = performance.now();
   const next = finalSelect(stage, settings, cuts);
@@ -230,6 +260,7 @@ async function incrementalRefresh(
   lastAsOf: string,
   lastCustomers: number,
   settings: MeasuresSettings,
+  month: CutPoints | null,
   record: Recorder,
 ): Promise<Outcome> {
   let start = performance.now();
@@ -269,7 +300,6 @@ async function incrementalRefresh(
   );
   const batchStored = sql`select * from measures_batch_stored`;
   const batchKeyed = sql`select * from measures_batch_base`;
-  const notInBatch = sql`where not exists (select 1 from measures_batch d where d.customer_id = m.customer_id)`;
   // The histogram follows the batch: their stored keys out, their new keys in.
   await sql`
     insert into measures_histograms (kind, x, n)
@@ -279,41 +309,57 @@ async function incrementalRefresh(
     ) h group by h.kind, h.x
     on conflict (kind, x) do update set n = measures_histograms.n + excluded.n`.execute(tx.db);
   await sql`delete from measures_histograms where n = 0`.execute(tx.db);
-  const { cuts: byScore, places } = await cutPointsByScore(
-    tx,
-    [
-      { rows: storedKeyed(sql``), sign: 1 },
-      { rows: batchStored, sign: -1 },
-      { rows: batchKeyed, sign: 1 },
-    ],
-    sql`select * from measures_histograms`,
-    asOf,
-    settings,
-  );
-  record('cut points', byScore.buyers, start);
-
-  start = performance.now();
-  // The other customers whose scores or tier move with the new cut points and thresholds (the rest of
-  // their row depends on their own orders only, and the view shifts tenure and recency to the new day).
-  const storedWithOld = storedKeyed(
-    notInBatch,
-    sql`${STORED_ROW}, m.f_score as old_f, m.m_score as old_m, m.tier as old_tier`,
-  );
-  // Their keyed rows, kept for the write; with them the customers tied at a threshold's score (whether
-  // they are above it depends on the tie-breaks, found among them and the changed customers below). A
-  // create … as select is read by parallel workers, an insert … select by one process (measured at 1 M
-  // customers: 0.6 s → 0.35 s).
+  const histogram = sql`select * from measures_histograms`;
+  // The other customers whose row the new cut points or the new day may change go into measures_next
+  // with the stored columns the write needs (the rest of a row depends on the customer's own orders
+  // only, and the view shifts tenure and recency to the new day).
   const kept = sql.join(
     [...BASE_COLUMNS, 'fd', 'ld', 'cents', 'band', 'stored_row'].map((c) => sql.ref(`t.${c}`)),
   );
-  await inParallel(tx, () =>
-    sql`create temp table measures_next on commit drop as
-      select ${kept} from (${movedSelect(storedWithOld, settings, byScore)}) t`.execute(tx.db),
-  );
-  const { rows: movedCount } = await sql<{ n: number }>`select count(*)::int as n from measures_next`.execute(
-    tx.db,
-  );
-  record('moved by the cut points', movedCount[0]!.n, start);
+  let cuts: CutPoints;
+  let places: (ThresholdPlace | null)[] = [];
+  if (month) {
+    // The month's cut points hold (the last refresh used them too): only the day moved, and with it
+    // only a tier that depends on the day — lapsed, new — can change for a customer without new orders.
+    cuts = await onDay(tx, month, histogram, asOf, settings);
+    record('cut points', cuts.buyers, start);
+    start = performance.now();
+    await sql`create temp table measures_next on commit drop as
+      select ${kept} from (${storedKeyed(sql`where ${passedByTheDay(lastAsOf, asOf, settings)} and ${notInBatch}`, STORED_ROW)}) t`.execute(
+      tx.db,
+    );
+    record('moved by the day', await countOf(tx, 'measures_next'), start);
+  } else {
+    const byScore = await cutPointsByScore(
+      tx,
+      [
+        { rows: storedKeyed(sql``), sign: 1 },
+        { rows: batchStored, sign: -1 },
+        { rows: batchKeyed, sign: 1 },
+      ],
+      histogram,
+      asOf,
+      settings,
+    );
+    ({ cuts, places } = byScore);
+    record('cut points', cuts.buyers, start);
+
+    start = performance.now();
+    // The other customers whose scores or tier the new cut points move.
+    const storedWithOld = storedKeyed(
+      sql`where ${notInBatch}`,
+      sql`${STORED_ROW}, m.f_score as old_f, m.m_score as old_m, m.tier as old_tier`,
+    );
+    // Their keyed rows, kept for the write; with them the customers tied at a threshold's score (whether
+    // they are above it depends on the tie-breaks, found among them and the changed customers below). A
+    // create … as select is read by parallel workers, an insert … select by one process (measured at 1 M
+    // customers: 0.6 s → 0.35 s).
+    await inParallel(tx, () =>
+      sql`create temp table measures_next on commit drop as
+        select ${kept} from (${movedSelect(storedWithOld, settings, cuts)}) t`.execute(tx.db),
+    );
+    record('moved by the cut points', await countOf(tx, 'measures_next'), start);
+  }
 
   start = performance.now();
   // The rows to write: the moved ones and the changed customers' (with their stored rows' addresses).
@@ -322,8 +368,9 @@ async function incrementalRefresh(
     left join measures_batch_stored s on s.customer_id = b.customer_id`.execute(tx.db);
   await sql`analyze measures_next`.execute(tx.db);
   const next = sql`select * from measures_next`;
-  // The thresholds' tie-breaks: every active customer with a threshold's score is in measures_next.
-  const cuts = await thresholdKeys(tx, byScore, places, next, settings);
+  // New cut points: the thresholds' tie-breaks — every active customer with a threshold's score is in
+  // measures_next now.
+  if (!month) cuts = await thresholdKeys(tx, cuts, places, next, settings);
   // A few percent of the rows: by their stored rows' addresses, not the hash join over every stored row
   // the planner picks for a CTE of unknown size (measured at 1 M customers: 8 s for 34,000 rows).
   const written = await withPlannerSettings(tx, { enable_hashjoin: 'off', enable_mergejoin: 'off' }, () =>
@@ -338,6 +385,31 @@ async function incrementalRefresh(
     recomputed,
     cuts,
   };
+}
+
+const notInBatch = sql`not exists (select 1 from measures_batch d where d.customer_id = m.customer_id)`;
+
+const countOf = async (tx: Transaction, table: string): Promise<number> => {
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(
+    tx.db,
+  );
+  return rows[0]!.n;
+};
+
+/**
+ * The stored rows `m` whose tier the as-of day moving from `lastAsOf` to `asOf` may change under the
+ * same cut points: the last purchase passing the lapse window (lapsed when as-of day − last day ≥
+ * lapsedDays) or the first purchase leaving the new-customer window (new while as-of day − first day <
+ * newDays). Two ranges of the purchase-date indexes.
+ */
+function passedByTheDay(lastAsOf: string, asOf: string, settings: MeasuresSettings): RawBuilder<boolean> {
+  const [from, to] = [dayNumber(lastAsOf), dayNumber(asOf)];
+  // Days (after, through] as timestamps: the day numbers' midnights, UTC.
+  const midnight = (day: number) => sql`(date '1970-01-01' + ${day}::int)::timestamp at time zone 'UTC'`;
+  const passed = (column: string, window: number) =>
+    sql`(${sql.ref(column)} >= ${midnight(from - window + 1)} and ${sql.ref(column)} < ${midnight(to - window + 1)})`;
+  const { lapsedDays, newDays } = settings.tiers;
+  return sql<boolean>`(${passed('m.last_purchase_at', lapsedDays)} or ${passed('m.first_purchase_at', newDays)})`;
 }
 
 /** Columns a refresh writes besides customer_id, and the part of them that a comparison looks at. */
