@@ -602,14 +602,19 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
     expect(await refresh('2025-06-30')).toEqual(['incremental', ['moved by the day']]);
     expect(await tiers()).toMatchObject({ C09: 'loyal', C03: 'loyal', C01: 'semi_loyal', C02: 'regular' });
     // Recut: ranked against today's buyers, and kept for June's later refreshes.
-    expect(await refresh('2025-06-30', { recut: true })).toEqual(['incremental', ['moved by the cut points']]);
+    expect(await refresh('2025-06-30', { recut: true })).toEqual([
+      'incremental',
+      ['moved by the cut points'],
+    ]);
     expect(await tiers()).toMatchObject({ C09: 'loyal', C03: 'semi_loyal', C01: 'regular' });
     const kept = async () =>
       (
         await sql<{ month: string; as_of: string; loyal: number }>`
           select to_char(month, 'YYYY-MM-DD') as month, to_char(as_of, 'YYYY-MM-DD') as as_of,
                  (cut_points -> 'loyal' ->> 'customerId')::int as loyal
-          from measures_cut_points where settings like '%"spendOnly":true%' order by month`.execute(database.db)
+          from measures_cut_points where settings like '%"spendOnly":true%' order by month`.execute(
+          database.db,
+        )
       ).rows;
     expect(await kept()).toEqual([{ month: '2025-06-01', as_of: '2025-06-30', loyal: ids.get('C09') }]);
     expect(await refresh('2025-06-30')).toEqual(['incremental', ['moved by the day']]);
