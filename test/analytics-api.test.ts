@@ -77,6 +77,22 @@ describe('analytics over HTTP', () => {
       payload: { asOf: '31/10/2026' },
     });
     expect([bad.statusCode, bad.json().error.field]).toEqual([400, 'asOf']);
+    // The month's cut points computed afresh on request (the refresh above fixed October's).
+    const recut = await app.inject({
+      headers,
+      method: 'POST',
+      url: '/api/analytics/refresh',
+      payload: { asOf: '2026-10-31', recut: true },
+    });
+    expect([recut.statusCode, recut.json().mode]).toEqual([200, 'incremental']);
+    expect(recut.json().steps.map((s: { step: string }) => s.step)).toContain('moved by the cut points');
+    const recutNotBoolean = await app.inject({
+      headers,
+      method: 'POST',
+      url: '/api/analytics/refresh',
+      payload: { recut: 'yes' },
+    });
+    expect([recutNotBoolean.statusCode, recutNotBoolean.json().error.field]).toEqual([400, 'recut']);
     await app.close();
   });
 });

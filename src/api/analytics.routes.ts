@@ -17,6 +17,8 @@ export const RefreshBody = z
     snapshotsFrom: day.optional(),
     /** Recompute everyone from the orders; by default the refresh is incremental when it can be. */
     full: z.boolean().optional(),
+    /** Compute the as-of month's cut points afresh from today's buyers instead of those fixed by its first refresh. */
+    recut: z.boolean().optional(),
   })
   .strict()
   .default({});
@@ -26,7 +28,7 @@ export const analyticsRoutes: RouteModule = (app, { database }) => {
   app.post('/api/analytics/refresh', allow('analytics:run'), async (request) => {
     const body = parseInput(RefreshBody, request.body ?? {});
     const asOf = body.asOf ?? new Date().toISOString().slice(0, 10);
-    const result = await refreshMeasures(database, { asOf, full: body.full });
+    const result = await refreshMeasures(database, { asOf, full: body.full, recut: body.recut });
     const snapshots = body.snapshotsFrom
       ? await snapshotTiers(database, { from: body.snapshotsFrom, to: asOf })
       : null;
@@ -58,7 +60,7 @@ export const analyticsRouteDocs: RouteDoc[] = [
     summary:
       'Recompute every customer’s measures (RFM, tier, spend, margin…) as of a date; optionally snapshot tiers per month end.',
     description:
-      'Incremental (only customers whose orders or returns changed are re-read; ranks are recomputed over all) when the last refresh used the same settings and an `asOf` no later than this one; `full: true` forces a full recompute. `mode` and `reason` say which ran.',
+      'Incremental (only customers whose orders or returns changed are re-read) when the last refresh used the same settings and an `asOf` no later than this one; `full: true` forces a full recompute. F / M scores and tiers are taken against the cut points of the as-of month, fixed by its first refresh (recency follows the day); `recut: true` computes them afresh from the buyers as of `asOf`. `mode` and `reason` say which ran.',
     body: RefreshBody,
     responses: {
       200: '{asOf, mode, reason, customers, withPurchases, recomputed, written, steps, seconds, snapshots}',

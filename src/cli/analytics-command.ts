@@ -21,13 +21,18 @@ export function registerAnalyticsCommands(program: Command): void {
     )
     .option('--as-of <date>', 'the day to compute as of (default today)', day)
     .option('--full', 'recompute every customer from the orders even when an incremental refresh is possible')
+    .option(
+      '--recut',
+      'rank against the buyers as of --as-of: new cut points for its month, instead of those its first refresh fixed',
+    )
     .option('--snapshots-from <date>', 'also snapshot tiers at each month end from this date to --as-of', day)
-    .action(async (o: { asOf?: string; full?: boolean; snapshotsFrom?: string }) => {
+    .action(async (o: { asOf?: string; full?: boolean; recut?: boolean; snapshotsFrom?: string }) => {
       const asOf = o.asOf ?? new Date().toISOString().slice(0, 10);
       await withDatabase(async (database) => {
         const result = await refreshMeasures(database, {
           asOf,
           full: o.full,
+          recut: o.recut,
           onStep: (s) => process.stderr.write(`  ${s.step}: ${s.seconds.toFixed(2)} s\n`),
         });
         console.log(
