@@ -63,6 +63,7 @@ describe('the database', () => {
       'flows',
       'follow_ups',
       'interactions',
+      'measures_cut_points',
       'measures_dirty_customers',
       'measures_histograms',
       'measures_refreshes',
