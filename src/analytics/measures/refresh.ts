@@ -105,17 +105,23 @@ function fullBecause(
  * Recomputes every customer's measures as of a day, in one transaction: readers see either the old
  * measures or the new ones, never a mix.
  *
+ * The cut points (F / M, the loyalty score's percentiles, the tier thresholds) are the month's: the first
+ * refresh (or tier snapshot) whose as-of day falls in a month computes them and keeps them in
+ * measures_cut_points; later ones in the month use them again (`recut` computes them afresh). Only the
+ * recency points follow the day.
+ *
  * Full: the base measures (purchases, spend, margin, returns) of every customer from the orders, lines and
  * returns into a staging table, the buyers counted per key value (measures_histograms), the cut points
- * and tier thresholds from those (computeCutPoints), then every row from its own base measures and the
- * cut points (finalSelect).
+ * and tier thresholds from those (computeCutPoints) unless the month's hold, then every row from its own
+ * base measures and the cut points (finalSelect).
  * Incremental: the base measures only of the customers marked changed since the last refresh (triggers on
  * orders, lines, returns, customers and product costs fill measures_dirty_customers) and of those with an
  * order or return between the last as-of day and this one; everybody else keeps their stored base measures.
- * The histogram moves the changed customers' old keys out and new keys in, the cut points come from it,
- * and besides the changed customers only those whose scores or tier the new cut points move are
- * rewritten — with the same functions as the full refresh, so the rows are the same. Both write only the
- * rows whose values changed; customer_measures (a view) shows every row as of this refresh's day.
+ * The histogram moves the changed customers' old keys out and new keys in. On the month's cut points,
+ * besides the changed customers only those whose tier the days passing move (lapsed, no longer new) are
+ * rewritten; with new cut points (from the histogram), those whose scores or tier they move — with the
+ * same functions as the full refresh, so the rows are the same. Both write only the rows whose values
+ * changed; customer_measures (a view) shows every row as of this refresh's day.
  */
 export async function refreshMeasures(
   database: Database,
