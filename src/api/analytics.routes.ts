@@ -63,7 +63,7 @@ export const analyticsRouteDocs: RouteDoc[] = [
       'Incremental (only customers whose orders or returns changed are re-read) when the last refresh used the same settings and an `asOf` no later than this one; `full: true` forces a full recompute. F / M scores and tiers are taken against the cut points of the as-of month, fixed by its first refresh (recency follows the day); `recut: true` computes them afresh from the buyers as of `asOf`. `mode` and `reason` say which ran.',
     body: RefreshBody,
     responses: {
-      200: '{asOf, mode, reason, customers, withPurchases, recomputed, written, steps, seconds, snapshots}',
+      200: '{asOf, mode, reason, cutPointsAsOf, customers, withPurchases, recomputed, written, steps, seconds, snapshots}',
       400: 'invalid date',
     },
   },

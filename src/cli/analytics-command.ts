@@ -48,6 +48,9 @@ export function registerAnalyticsCommands(program: Command): void {
             `${result.recomputed.toLocaleString('en-US')} recomputed from their orders, ` +
             `${(updated + inserted + deleted).toLocaleString('en-US')} rows changed`,
         );
+        console.log(
+          `F / M scores and tiers ranked against the buyers as of ${result.cutPointsAsOf} (the month's cut points; --recut ranks against ${result.asOf})`,
+        );
         if (o.snapshotsFrom) {
           const ends = monthEnds(o.snapshotsFrom, asOf);
           const snapshots = await snapshotTiers(database, { from: o.snapshotsFrom, to: asOf });

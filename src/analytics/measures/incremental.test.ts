@@ -249,7 +249,11 @@ describe('incremental refresh gives exactly the full refresh (demo shop, 2,000 c
     );
     await aDayOfBusiness(database, '2026-11-28', 'D3');
     const incremental = await refreshMeasures(database, { asOf: '2026-11-28' });
-    expect(incremental.mode).toBe('incremental');
+    expect([incremental.mode, first.cutPointsAsOf, incremental.cutPointsAsOf]).toEqual([
+      'incremental',
+      '2026-11-01',
+      '2026-11-01',
+    ]);
     const steps = new Map(incremental.steps.map((s) => [s.step, s.rows]));
     expect(steps.has('moved by the cut points')).toBe(false);
     // 25 days on: customers without a new order whose last purchase passed 365 days (lapsed) or whose

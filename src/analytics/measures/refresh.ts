@@ -58,6 +58,11 @@ export type RefreshResult = {
   mode: RefreshMode;
   /** Why this mode: the user asked, or why an incremental refresh was not possible. */
   reason: string;
+  /**
+   * The day whose buyers the F / M scores and tiers were ranked against: the day the month's cut points
+   * were fixed (by this refresh when it was the month's first, or recut them).
+   */
+  cutPointsAsOf: string;
   /** Customers with a measures row (every unmerged customer). */
   customers: number;
   /** Of those, customers with at least one purchase by asOf (the ones with scores and a tier). */
@@ -183,6 +188,7 @@ export async function refreshMeasures(
       asOf,
       mode,
       reason: reason ?? `continues the refresh as of ${last!.as_of} with the same settings`,
+      cutPointsAsOf: month?.asOf ?? asOf,
       customers: outcome.customers,
       withPurchases: outcome.withPurchases,
       recomputed: outcome.recomputed,
