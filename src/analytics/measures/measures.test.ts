@@ -601,6 +601,14 @@ describe('customer measures, RFM and tiers (hand-worked)', () => {
     // ranking as of today would keep one loyal customer (round(0.06 · 9)) and push C03 and C01 down.
     expect(await refresh('2025-06-30')).toEqual(['incremental', ['moved by the day']]);
     expect(await tiers()).toMatchObject({ C09: 'loyal', C03: 'loyal', C01: 'semi_loyal', C02: 'regular' });
+    // The month's snapshot ranks with the month's cut points too.
+    await snapshotTiers(database, { from: '2025-06-01', to: '2025-06-30', settings: spendOnly });
+    const { rows: snapshot } = await sql<{ external_id: string; tier: string }>`
+      select c.external_id, s.tier from tier_snapshots s join customers c on c.id = s.customer_id
+      where s.period_end = '2025-06-30' and c.external_id in ('C01', 'C03', 'C09') order by 1`.execute(
+      database.db,
+    );
+    expect(snapshot.map((r) => r.tier)).toEqual(['semi_loyal', 'loyal', 'loyal']);
     // Recut: ranked against today's buyers, and kept for June's later refreshes.
     expect(await refresh('2025-06-30', { recut: true })).toEqual([
       'incremental',
