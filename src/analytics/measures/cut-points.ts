@@ -229,11 +229,11 @@ export const monthOf = (asOf: string): string => `${asOf.slice(0, 7)}-01`;
 export async function monthCutPoints(
   tx: Transaction,
   asOf: string,
-  settingsText: string,
+  settings: MeasuresSettings,
 ): Promise<CutPoints | null> {
   const { rows } = await sql<{ cut_points: CutPoints }>`
     select cut_points from measures_cut_points
-    where month = ${monthOf(asOf)}::date and settings = ${settingsText}`.execute(tx.db);
+    where month = ${monthOf(asOf)}::date and settings = ${JSON.stringify(settings)}`.execute(tx.db);
   const cuts = rows[0]?.cut_points;
   return cuts && cuts.buyers > 0 ? cuts : null;
 }
@@ -242,11 +242,11 @@ export async function monthCutPoints(
 export async function keepMonthCutPoints(
   tx: Transaction,
   cuts: CutPoints,
-  settingsText: string,
+  settings: MeasuresSettings,
 ): Promise<void> {
   await sql`
     insert into measures_cut_points (month, settings, as_of, cut_points)
-    values (${monthOf(cuts.asOf)}::date, ${settingsText}, ${cuts.asOf}::date, ${JSON.stringify(cuts)}::jsonb)
+    values (${monthOf(cuts.asOf)}::date, ${JSON.stringify(settings)}, ${cuts.asOf}::date, ${JSON.stringify(cuts)}::jsonb)
     on conflict (month, settings) do update
       set as_of = excluded.as_of, cut_points = excluded.cut_points, computed_at = now()`.execute(tx.db);
 }
@@ -264,6 +264,23 @@ export async function onDay(
 ): Promise<CutPoints> {
   const today = await histogramCutPoints(tx, histogramSource, asOf, settings);
   return { ...fixed, asOf, buyers: today.buyers, reach: { ...fixed.reach, r: today.reach.r } };
+}
+
+/**
+ * The cut points of a pass over every customer's keyed row (`keyed`, with `histogram` its count per key
+ * value): the month's on `asOf` when they are fixed (`month`), else computed (computeCutPoints).
+ */
+export function cutPointsOf(
+  tx: Transaction,
+  month: CutPoints | null,
+  keyed: RawBuilder<unknown>,
+  histogram: RawBuilder<unknown>,
+  asOf: string,
+  settings: MeasuresSettings,
+): Promise<CutPoints> {
+  return month
+    ? onDay(tx, month, histogram, asOf, settings)
+    : computeCutPoints(tx, keyed, histogram, asOf, settings);
 }
 
 /** Whether two refreshes scored F, M and tiers with the same cut points (the recency points aside). */

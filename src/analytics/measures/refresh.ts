@@ -1,8 +1,8 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Database, Transaction } from '../../db/index.ts';
 import {
-  computeCutPoints,
   cutPointsByScore,
+  cutPointsOf,
   keepMonthCutPoints,
   monthCutPoints,
   onDay,
@@ -176,13 +176,13 @@ export async function refreshMeasures(
       if (rows[0]?.version !== last.rows_version) reason = 'customer_measures was changed outside a refresh';
     }
     // The month's cut points, when its first refresh or snapshot fixed them (and no recut is asked for).
-    const month = options.recut ? null : await monthCutPoints(tx, asOf, settingsText);
+    const month = options.recut ? null : await monthCutPoints(tx, asOf, settings);
     if (!reason && month && !(last?.cut_points && sameFixedCuts(month, last.cut_points)))
       reason = `the cut points of ${asOf.slice(0, 7)} (fixed as of ${month.asOf}) differ from the last refresh's`;
     const outcome = reason
       ? await fullRefresh(tx, asOf, settings, month, record)
       : await incrementalRefresh(tx, asOf, last!.as_of, last!.customers, settings, month, record);
-    if (!month) await keepMonthCutPoints(tx, outcome.cuts, settingsText);
+    if (!month) await keepMonthCutPoints(tx, outcome.cuts, settings);
     const mode: RefreshMode = reason ? 'full' : 'incremental';
     const result: RefreshResult = {
       asOf,
@@ -253,9 +253,7 @@ async function fullRefresh(
   await sql`delete from measures_histograms`.execute(tx.db);
   await sql`insert into measures_histograms (kind, x, n) ${histogramSelect(stage)}`.execute(tx.db);
   const histogram = sql`select * from measures_histograms`;
-  const cuts = month
-    ? await onDay(tx, month, histogram, asOf, settings)
-    : await computeCutPoints(tx, stage, histogram, asOf, settings);
+  const cuts = await cutPointsOf(tx, month, stage, histogram, asOf, settings);
   record('cut points', cuts.buyers, start);
   start = performance.now();
   const next = finalSelect(stage, settings, cuts);

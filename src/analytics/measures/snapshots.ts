@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Database } from '../../db/index.ts';
 import { KizunaError } from '../../errors.ts';
-import { computeCutPoints, keepMonthCutPoints, monthCutPoints, onDay } from './cut-points.ts';
+import { cutPointsOf, keepMonthCutPoints, monthCutPoints } from './cut-points.ts';
 import {
   baseSelect,
   finalSelect,
@@ -46,7 +46,6 @@ export async function snapshotTiers(database: Database, options: SnapshotOptions
   if (from > to)
     throw new KizunaError('invalid_range', `the snapshot range ends (${to}) before it starts (${from})`);
   const settings = resolveSettings(options.settings);
-  const settingsText = JSON.stringify(settings);
   const started = performance.now();
   const periods = await database.transaction(async (tx) => {
     const done: SnapshotResult['periods'] = [];
@@ -61,11 +60,9 @@ export async function snapshotTiers(database: Database, options: SnapshotOptions
       await sql`analyze tier_snapshot_stage`.execute(tx.db);
       const stage = sql`select * from tier_snapshot_stage`;
       // The month's cut points when a refresh (or an earlier snapshot) fixed them, else fixed here.
-      const month = await monthCutPoints(tx, periodEnd, settingsText);
-      const cuts = month
-        ? await onDay(tx, month, histogramSelect(stage), periodEnd, settings)
-        : await computeCutPoints(tx, stage, histogramSelect(stage), periodEnd, settings);
-      if (!month) await keepMonthCutPoints(tx, cuts, settingsText);
+      const month = await monthCutPoints(tx, periodEnd, settings);
+      const cuts = await cutPointsOf(tx, month, stage, histogramSelect(stage), periodEnd, settings);
+      if (!month) await keepMonthCutPoints(tx, cuts, settings);
       const inserted = await sql`
         insert into tier_snapshots (period_end, customer_id, tier, total_spend, orders_count, tenure_days)
         select m.as_of, m.customer_id, m.tier, m.total_spend, m.orders_count, m.tenure_days
