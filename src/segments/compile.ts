@@ -7,9 +7,11 @@ import {
   conditionKind,
   isGroup,
   isNot,
+  type KeyedRows,
   type RowPredicate,
   type RuleNode,
   rowExists,
+  rowsCustomers,
 } from './rules.ts';
 
 const CUSTOMER_ID = sql.ref('c.id') as RawBuilder<number>;
@@ -140,7 +142,14 @@ function readsOnlyId(node: RuleNode): boolean {
  */
 function membersFrom(rules: RuleNode, scope: SegmentScope): RawBuilder<unknown> {
   const ctx = contextOf(scope);
-  const children = isGroup(rules) ? (rules.op === 'and' ? rules.children : []) : isNot(rules) ? [] : [rules];
+  const { joins, rest: withoutSets } = keyedRowSets(rules, ctx);
+  const children = isGroup(withoutSets)
+    ? withoutSets.op === 'and'
+      ? withoutSets.children
+      : []
+    : isNot(withoutSets)
+      ? []
+      : [withoutSets];
   for (const [i, child] of children.entries()) {
     if (isGroup(child) || isNot(child)) continue;
     const facts = categoryFactsBuyers(child, ctx);
@@ -151,17 +160,59 @@ function membersFrom(rules: RuleNode, scope: SegmentScope): RawBuilder<unknown> 
     // (no hash aggregate of the range in every parallel worker) but 15–25 % slower on PGlite (measured
     // alternately at 1 M, docs/segments.md).
     if (!readsOnlyId(rest))
-      return sql`customers c where c.id in (${buyers}) and ${membersWhere(rest, scope)}`;
-    return sql`(select ${unique ? sql`` : sql`distinct`} b.customer_id as id from (${buyers}) b) c
+      return sql`customers c${joins} where c.id in (${buyers}) and ${membersWhere(rest, scope)}`;
+    return sql`(select ${unique ? sql`` : sql`distinct`} b.customer_id as id from (${buyers}) b) c${joins}
       where ${customerInStores(scope.actor, CUSTOMER_ID)} and ${compileRules(rest, scope)}`;
   }
   const measures = measuresDriver(children, ctx);
   if (measures !== null) {
     const { rows, rest } = measures;
-    if (!readsOnlyId(rest)) return sql`customers c where c.id in (${rows}) and ${membersWhere(rest, scope)}`;
-    return sql`(${rows}) c where ${customerInStores(scope.actor, CUSTOMER_ID)} and ${compileRules(rest, scope)}`;
+    if (!readsOnlyId(rest))
+      return sql`customers c${joins} where c.id in (${rows}) and ${membersWhere(rest, scope)}`;
+    return sql`(${rows}) c${joins} where ${customerInStores(scope.actor, CUSTOMER_ID)} and ${compileRules(rest, scope)}`;
   }
-  return sql`customers c where ${membersWhere(rules, scope)}`;
+  return sql`customers c${joins} where ${membersWhere(withoutSets, scope)}`;
+}
+
+/**
+ * The top-level or-groups of "has such a row" conditions ("clicked the spring mailing or likes Murakami":
+ * touches, interactions, preference notes), each as the union of their customers joined once to the
+ * candidates, and the rules without them. Written as `exists (…) or exists (…)`, PostgreSQL can only test
+ * such an or per candidate, in the leader process (correlated subplans), after every other condition
+ * (at 1 M: 18,914 candidates probed, 450 of the 10-condition tree's 600 ms); joined, the planner hashes the
+ * set and meets it with the other small sets first. `union` removes duplicates, so the join keeps one row
+ * per customer.
+ */
+function keyedRowSets(rules: RuleNode, ctx: CompileContext): { joins: RawBuilder<unknown>; rest: RuleNode } {
+  const conjuncts = isGroup(rules) && rules.op === 'and' ? rules.children : [rules];
+  const sets: RawBuilder<unknown>[] = [];
+  const rest: RuleNode[] = [];
+  for (const node of conjuncts) {
+    const rows =
+      isGroup(node) && node.op === 'or' && node.children.length > 1 ? keyedRowsOf(node.children, ctx) : null;
+    if (rows === null) {
+      rest.push(node);
+      continue;
+    }
+    const set = sql.ref(`o${sets.length}`);
+    sets.push(
+      sql` join (${sql.join(rows.map(rowsCustomers), sql` union `)}) ${set} on ${set}.customer_id = c.id`,
+    );
+  }
+  if (sets.length === 0) return { joins: sql``, rest: rules };
+  return { joins: sql.join(sets, sql``), rest: { op: 'and', children: rest } };
+}
+
+/** Each node's rows (see KeyedRows), or null when one of them is not such a condition. */
+function keyedRowsOf(nodes: readonly RuleNode[], ctx: CompileContext): KeyedRows[] | null {
+  const rows: KeyedRows[] = [];
+  for (const node of nodes) {
+    if (isGroup(node) || isNot(node)) return null;
+    const keyed = conditionKind(node.kind).keyedRows?.(node, ctx);
+    if (keyed === undefined) return null;
+    rows.push(keyed);
+  }
+  return rows;
 }
 
 /**
@@ -209,21 +260,29 @@ export async function explainSegment(
 ): Promise<string> {
   const query = memberCountQuery(rules, await withDatabaseFacts(database, scope));
   const explain = options.analyze ? sql`explain (analyze, buffers)` : sql`explain`;
-  const { rows } = await withoutJit(database, (db) =>
+  const { rows } = await asOneCount(database, (db) =>
     sql<{ 'QUERY PLAN': string }>`${explain} ${query}`.execute(db),
   );
   return rows.map((r) => r['QUERY PLAN']).join('\n');
 }
 
 /**
- * Runs a segment query with PostgreSQL's JIT off (`set local`, in a transaction). A count over 1 M
- * customers is costed above jit_above_cost, and compiling it took longer than the gain: ~110 ms of the
- * 10-condition tree's 0.6 s at 1 M (bench/segments.ts). PGlite has no JIT: there it runs as it is.
+ * Runs a segment count on PostgreSQL as one process without JIT (`set local`, in a transaction):
+ *
+ * - JIT off: a count over 1 M customers is costed above jit_above_cost, and compiling it took longer than
+ *   the gain (~110 ms of the 10-condition tree's 0.6 s at 1 M, bench/segments.ts).
+ * - No parallel workers: on a 2-core machine the workers' start and their share of one index range cost
+ *   more than they save — at 1 M, alternating, "bought A, not B" 164–173 ms alone against 214–226 with two
+ *   workers, lapsed regulars 27 against 52, the 10-condition tree 154 against 198; only a count that reads
+ *   every measures row (an RFM group) was faster with them (170–177 against 217–225). An interactive count
+ *   that takes every core also slows every other user's.
+ *
+ * PGlite has neither: there it runs as it is.
  */
-export function withoutJit<T>(database: Database, work: (db: Kysely<Schema>) => Promise<T>): Promise<T> {
+export function asOneCount<T>(database: Database, work: (db: Kysely<Schema>) => Promise<T>): Promise<T> {
   if (database.engine !== 'postgres') return work(database.db);
   return database.transaction(async (tx) => {
-    await sql`set local jit = off`.execute(tx.db);
+    await sql`set local jit = off; set local max_parallel_workers_per_gather = 0`.execute(tx.db);
     return work(tx.db);
   });
 }

@@ -49,6 +49,15 @@ describe('counts started from the facts or the measures equal the evaluator', ()
       select o.customer_id, o.id, 2, 2, 1, 100, 100 from orders o where o.customer_id in (1, 2, 5, 6)`.execute(
       db,
     );
+    // Touches, notes and a complaint for the or-groups joined as one set: 3 both clicked and likes
+    // Murakami (once in the union), 2 did not click, 8 clicked and is merged into 7.
+    await sql`insert into touches (customer_id, channel, campaign, sent_at, clicked_at)
+      select g, 'email', 'spring', timestamptz '2026-05-01', case when g <> 2 then timestamptz '2026-05-02' end
+      from unnest(array[1, 2, 3, 8]) g`.execute(db);
+    await sql`insert into preferences (customer_id, key, value, noted_at)
+      select g, 'author', 'Murakami', timestamptz '2026-04-01' from unnest(array[3, 5]) g`.execute(db);
+    await sql`insert into interactions (customer_id, kind, channel, status, opened_at)
+      values (4, 'complaint', 'phone', 'open', timestamptz '2026-06-01')`.execute(db);
     await refreshMeasures(database, { asOf: '2026-06-30', full: true });
     // After the refresh: 6 erased (keeps its measures row), 8 merged into 7.
     await eraseCustomer(database, CLI_ACTOR, 6, 'asked to be forgotten');
@@ -82,6 +91,28 @@ describe('counts started from the facts or the measures equal the evaluator', ()
         { kind: 'tag', tags: ['vip'] },
       ],
     },
+    'clicked or likes Murakami': {
+      op: 'or',
+      children: [
+        { kind: 'touch', campaign: 'spring', clicked: true },
+        { kind: 'preference', key: 'author', value: 'murakami' },
+      ],
+    },
+    'wine, and clicked, likes Murakami or complained': {
+      op: 'and',
+      children: [
+        { kind: 'purchased', categories: ['wine'] },
+        {
+          op: 'or',
+          children: [
+            { kind: 'touch', campaign: 'spring', clicked: true },
+            { kind: 'preference', key: 'author', value: 'murakami' },
+            { kind: 'interaction', kinds: ['complaint'], unresolved: true },
+          ],
+        },
+        { op: 'not', child: { kind: 'do_not_contact' } },
+      ],
+    },
     'lapsed regulars': {
       op: 'and',
       children: [
@@ -103,6 +134,16 @@ describe('counts started from the facts or the measures equal the evaluator', ()
     );
     expect(text(trees['a tier'])).toContain('from customer_measures m where');
     expect(text(trees['lapsed regulars'])).toContain('from customer_measures m where');
+    // An or-group of "has such a row" conditions among the top-level ones: one set, joined.
+    for (const name of [
+      'clicked or likes Murakami',
+      'wine, and clicked, likes Murakami or complained',
+    ] as const) {
+      expect(text(trees[name])).toMatch(
+        / join \(select "t"\."customer_id" as customer_id from touches t .* union select /,
+      );
+      expect(text(trees[name])).not.toContain('exists (select 1 from touches');
+    }
   });
 
   for (const [name, tree] of Object.entries(trees)) {

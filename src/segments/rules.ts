@@ -120,6 +120,28 @@ export function rowExists(row: RowPredicate, customerId: RawBuilder<number>): Ra
 }
 
 /**
+ * A condition that holds when the customer has at least one row of a table keyed by customer, such as a
+ * touch, an interaction or a preference note, that passes a test: `from` is the table with its alias,
+ * `customer` that alias's customer_id, `where` the test. It compiles to `exists (…)` for one customer
+ * (`rowsExist`); an or-group of such conditions among the top-level conditions is compiled instead as the
+ * set of their customers (`rowsCustomers`, joined once: see keyedRowSets in compile.ts).
+ */
+export type KeyedRows = {
+  from: RawBuilder<unknown>;
+  customer: RawBuilder<number>;
+  where: RawBuilder<boolean>;
+};
+
+export function rowsExist(rows: KeyedRows, customerId: RawBuilder<number>): RawBuilder<boolean> {
+  return sql<boolean>`exists (select 1 from ${rows.from} where ${rows.customer} = ${customerId} and ${rows.where})`;
+}
+
+/** The customers with such a row, as `select … as customer_id`. */
+export function rowsCustomers(rows: KeyedRows): RawBuilder<{ customer_id: number }> {
+  return sql`select ${rows.customer} as customer_id from ${rows.from} where ${rows.where}`;
+}
+
+/**
  * One kind of condition: its parameters (a zod schema, strict so that a mistyped key is an error), its
  * SQL (a boolean expression on `ctx.customerId`, never NULL, values only as parameters), and its plain
  * in-memory meaning for the independent evaluator that the tests compare the SQL with.
@@ -134,6 +156,8 @@ export type ConditionKind<C extends Condition> = {
   compile(condition: C, ctx: CompileContext): RawBuilder<boolean>;
   /** The condition as a test of one row (see RowPredicate), when it is one in this context. */
   rowPredicate?(condition: C, ctx: CompileContext): RowPredicate | null;
+  /** The condition as "has a row of this table that passes a test" (see KeyedRows). */
+  keyedRows?(condition: C, ctx: CompileContext): KeyedRows;
   evaluate(condition: C, rows: CustomerRows, ctx: EvaluateContext): boolean;
 };
 

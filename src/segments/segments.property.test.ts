@@ -210,6 +210,41 @@ const recencyArb = fc.record(
   { requiredKeys: ['kind'] },
 );
 
+// Conditions on rows kept per customer (touches, interactions, notes): an or-group of them among the
+// top-level conditions is compiled as one set of customers, joined (keyedRowSets in compile.ts).
+const keyedConditionArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  fc.record(
+    {
+      kind: fc.constant('touch'),
+      campaign: fc.constantFrom('spring', "o'clock", 'none'),
+      variant: fc.constantFrom('A', 'B'),
+      channels: someOf(['email', 'dm']),
+      withinDays: fc.constantFrom(...WINDOWS),
+      opened: fc.boolean(),
+      clicked: fc.boolean(),
+    },
+    { requiredKeys: ['kind'] },
+  ),
+  fc.record(
+    {
+      kind: fc.constant('interaction'),
+      kinds: someOf(['complaint', 'inquiry']),
+      unresolved: fc.boolean(),
+      withinDays: fc.constantFrom(...WINDOWS),
+    },
+    { requiredKeys: ['kind'] },
+  ),
+  fc.record(
+    {
+      kind: fc.constant('preference'),
+      key: fc.constantFrom('author', 'AUTHOR', 'drink'),
+      value: word,
+      text: fc.constantFrom('wine', 'ワイン', '50%', '_', 'ICE'),
+    },
+    { requiredKeys: ['kind'] },
+  ),
+);
+
 const conditionArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   { arbitrary: simplePurchaseArb, weight: 6 },
   { arbitrary: recencyArb, weight: 4 },
@@ -267,36 +302,7 @@ const conditionArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   ),
   fc.constant({ kind: 'do_not_contact' }),
   fc.record({ kind: fc.constant('consent'), channel: fc.constantFrom('email', 'sms') }),
-  fc.record(
-    {
-      kind: fc.constant('touch'),
-      campaign: fc.constantFrom('spring', "o'clock", 'none'),
-      variant: fc.constantFrom('A', 'B'),
-      channels: someOf(['email', 'dm']),
-      withinDays: fc.constantFrom(...WINDOWS),
-      opened: fc.boolean(),
-      clicked: fc.boolean(),
-    },
-    { requiredKeys: ['kind'] },
-  ),
-  fc.record(
-    {
-      kind: fc.constant('interaction'),
-      kinds: someOf(['complaint', 'inquiry']),
-      unresolved: fc.boolean(),
-      withinDays: fc.constantFrom(...WINDOWS),
-    },
-    { requiredKeys: ['kind'] },
-  ),
-  fc.record(
-    {
-      kind: fc.constant('preference'),
-      key: fc.constantFrom('author', 'AUTHOR', 'drink'),
-      value: word,
-      text: fc.constantFrom('wine', 'ワイン', '50%', '_', 'ICE'),
-    },
-    { requiredKeys: ['kind'] },
-  ),
+  keyedConditionArb,
 );
 
 function treeOf(conditions: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<Record<string, unknown>> {
@@ -396,13 +402,31 @@ const factRuleArb = fc
   )
   .map(validTree)
   .filter(valid);
+// Such or-groups alone, or beside other conditions (one of which may start the count).
+const keyedOrArb = fc.record({
+  op: fc.constant('or'),
+  children: fc.array(keyedConditionArb, { minLength: 2, maxLength: 3 }),
+});
+const keyedRuleArb = fc
+  .oneof(
+    keyedOrArb,
+    fc.record({
+      op: fc.constant('and'),
+      children: fc
+        .tuple(keyedOrArb, fc.array(fc.oneof(conditionArb, factConditionArb, keyedOrArb), { maxLength: 2 }))
+        .map(([or, others]) => [...others, or]),
+    }),
+  )
+  .map(validTree)
+  .filter(valid);
 const treesArb = fc
   .tuple(
     fc.array(ruleArb, { minLength: 5, maxLength: 5 }),
     fc.array(rowRuleArb, { minLength: 3, maxLength: 3 }),
     fc.array(factRuleArb, { minLength: 3, maxLength: 3 }),
+    fc.array(keyedRuleArb, { minLength: 2, maxLength: 2 }),
   )
-  .map(([general, rows, facts]) => [...general, ...rows, ...facts]);
+  .map(([general, rows, facts, keyed]) => [...general, ...rows, ...facts, ...keyed]);
 
 const yen = (x: number) => x.toFixed(2);
 

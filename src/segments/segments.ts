@@ -4,11 +4,11 @@ import type { Database } from '../db/index.ts';
 import { csvLine } from '../demo/index.ts';
 import { KizunaError } from '../errors.ts';
 import {
+  asOneCount,
   memberCountQuery,
   memberIdsQuery,
   type SegmentScope,
   withDatabaseFacts,
-  withoutJit,
 } from './compile.ts';
 import { parseRules, type RuleNode } from './rules.ts';
 
@@ -22,7 +22,7 @@ export async function countSegment(
   scope: SegmentScope,
 ): Promise<number> {
   const query = memberCountQuery(rules, await withDatabaseFacts(database, scope));
-  const { rows } = await withoutJit(database, (db) => query.execute(db));
+  const { rows } = await asOneCount(database, (db) => query.execute(db));
   return rows[0]?.members ?? 0;
 }
 

@@ -21,6 +21,7 @@ import * as measuresRowsAutovacuum from './020-measures-rows-autovacuum.ts';
 import * as transitionTablesWithoutJoins from './021-transition-tables-without-joins.ts';
 import * as recencyScoreInView from './022-recency-score-in-view.ts';
 import * as monthCutPoints from './023-month-cut-points.ts';
+import * as touchesByCampaign from './024-touches-by-campaign.ts';
 
 /** Every migration, in order. The name is the version; never rename or edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -46,4 +47,5 @@ export const migrations: Record<string, Migration> = {
   '021-transition-tables-without-joins': transitionTablesWithoutJoins,
   '022-recency-score-in-view': recencyScoreInView,
   '023-month-cut-points': monthCutPoints,
+  '024-touches-by-campaign': touchesByCampaign,
 };
