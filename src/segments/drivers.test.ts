@@ -5,6 +5,7 @@ import { refreshMeasures } from '../analytics/measures/index.ts';
 import { CLI_ACTOR } from '../auth/index.ts';
 import { eraseCustomer, mergeCustomers } from '../customers/index.ts';
 import type { Database } from '../db/index.ts';
+import { topLevel } from './compile.ts';
 import {
   countSegment,
   evaluateMembers,
@@ -125,7 +126,11 @@ describe('counts started from the facts or the measures equal the evaluator', ()
   it('takes the fast paths', async () => {
     const facts = await withDatabaseFacts(database, { asOf, actor: CLI_ACTOR });
     expect(facts.measuresCoverOrders && !facts.ordersAfterAsOf).toBe(true);
-    const text = (tree: unknown) => memberCountQuery(parseRules(tree), facts).compile(database.db).sql;
+    const text = (tree: unknown) => {
+      const rules = parseRules(tree);
+      return memberCountQuery(rules, { ...facts, joinedSets: new Set(topLevel(rules)) }).compile(database.db)
+        .sql;
+    };
     expect(text(trees['two categories and a tag'])).toContain(
       'customers c where c.id in (select f.customer_id',
     );
@@ -151,10 +156,52 @@ describe('counts started from the facts or the measures equal the evaluator', ()
       const rules = parseRules(tree);
       const expected = evaluateMembers(await loadCustomerRows(database), rules, { asOf, storeIds: null });
       expect(expected.length).toBeGreaterThan(0);
-      const scope = await withDatabaseFacts(database, { asOf, actor: CLI_ACTOR });
+      const facts = await withDatabaseFacts(database, { asOf, actor: CLI_ACTOR });
+      const scope = { ...facts, joinedSets: new Set(topLevel(rules)) };
       const { rows } = await memberIdsQuery(rules, scope).execute(database.db);
       expect(rows.map((r) => Number(r.id)).sort((a, b) => a - b)).toEqual(expected);
       expect(await countSegment(database, rules, { asOf, actor: CLI_ACTOR })).toBe(expected.length);
+    });
+  }
+});
+
+/**
+ * Which or-groups a count joins as one set (smallKeyedSets in compile.ts): those the planner expects to
+ * hold at most a tenth of the customers.
+ */
+describe('an or-group is joined as one set only when it is small', () => {
+  let database: Database;
+  const asOf = new Date('2026-06-30T23:59:59.999Z');
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    await sql`insert into customers (id, external_id) select g, 'C' || g from generate_series(1, 2000) g`.execute(
+      database.db,
+    );
+    // Everyone got the newsletter; 20 clicked the spring mailing.
+    await sql`insert into touches (customer_id, channel, campaign, sent_at, clicked_at)
+      select g, 'newsletter', 'news', timestamptz '2026-05-01', null from generate_series(1, 2000) g
+      union all
+      select g, 'email', 'spring', timestamptz '2026-05-01', timestamptz '2026-05-02' from generate_series(1, 20) g`.execute(
+      database.db,
+    );
+    await sql`insert into preferences (customer_id, key, value, noted_at)
+      values (30, 'author', 'Murakami', timestamptz '2026-04-01')`.execute(database.db);
+    await sql`analyze customers, touches, preferences`.execute(database.db);
+  });
+  afterAll(async () => database.close());
+
+  const murakami = { kind: 'preference', key: 'author', value: 'murakami' };
+  const cases = [
+    ['clicked spring or likes Murakami', { kind: 'touch', campaign: 'spring', clicked: true }, true, 21],
+    ['got a newsletter or likes Murakami', { kind: 'touch', channels: ['newsletter'] }, false, 2000],
+  ] as const;
+  for (const [name, touch, joined, members] of cases) {
+    it(name, async () => {
+      const rules = parseRules({ op: 'or', children: [touch, murakami] });
+      const scope = await withDatabaseFacts(database, { asOf, actor: CLI_ACTOR }, rules);
+      expect(scope.joinedSets?.has(rules)).toBe(joined);
+      expect(memberCountQuery(rules, scope).compile(database.db).sql.includes(' join (select')).toBe(joined);
+      expect(await countSegment(database, rules, { asOf, actor: CLI_ACTOR })).toBe(members);
     });
   }
 });

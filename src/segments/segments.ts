@@ -21,7 +21,7 @@ export async function countSegment(
   rules: RuleNode,
   scope: SegmentScope,
 ): Promise<number> {
-  const query = memberCountQuery(rules, await withDatabaseFacts(database, scope));
+  const query = memberCountQuery(rules, await withDatabaseFacts(database, scope, rules));
   const { rows } = await asOneCount(database, (db) => query.execute(db));
   return rows[0]?.members ?? 0;
 }
@@ -63,7 +63,7 @@ export async function previewSegment(
   const limit = Math.min(options.limit ?? DEFAULT_PREVIEW_LIMIT, MAX_PREVIEW_LIMIT);
   const { rows } = await membersPage(
     rules,
-    await withDatabaseFacts(database, scope),
+    await withDatabaseFacts(database, scope, rules),
     limit + 1,
     options.after ?? 0,
   ).execute(database.db);
@@ -102,7 +102,7 @@ export async function* segmentCsv(
   scope: SegmentScope,
 ): AsyncGenerator<string> {
   requirePermission(scope.actor, 'customers:export');
-  const facts = await withDatabaseFacts(database, scope);
+  const facts = await withDatabaseFacts(database, scope, rules);
   yield csvLine(EXPORT_COLUMNS);
   let after = 0;
   for (;;) {
@@ -225,7 +225,7 @@ export async function snapshotSegment(
   scope: SegmentScope,
 ): Promise<Snapshot> {
   requirePermission(scope.actor, 'segments:write');
-  const facts = await withDatabaseFacts(database, scope);
+  const facts = await withDatabaseFacts(database, scope, segment.rules);
   return database.transaction(async (tx) => {
     const snapshot = await tx.db
       .insertInto('segment_snapshots')
