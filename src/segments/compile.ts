@@ -182,13 +182,8 @@ function readsOnlyId(node: RuleNode): boolean {
 function membersFrom(rules: RuleNode, scope: SegmentScope): RawBuilder<unknown> {
   const ctx = contextOf(scope);
   const { joins, rest: withoutSets } = keyedRowSets(rules, ctx, scope.joinedSets ?? new Set());
-  const children = isGroup(withoutSets)
-    ? withoutSets.op === 'and'
-      ? withoutSets.children
-      : []
-    : isNot(withoutSets)
-      ? []
-      : [withoutSets];
+  // A group or a `not` among them starts nothing: the drivers below skip them.
+  const children = topLevel(withoutSets);
   for (const [i, child] of children.entries()) {
     if (isGroup(child) || isNot(child)) continue;
     const facts = categoryFactsBuyers(child, ctx);
