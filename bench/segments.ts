@@ -2,7 +2,8 @@
  * Segments benchmark: simulated customers with orders and lines (bench/harness.ts), plus touches,
  * complaints, consents, preference notes, measures and lifetime values, loaded into each engine; then the
  * count of every built-in template, of a 10-condition tree and of two RFM groups, each run 5 times after a
- * warm-up (median). The plan of the slowest count is printed (EXPLAIN ANALYZE) on stderr.
+ * warm-up (median). The plan of the slowest count of the issue's goal (the templates and the tree; the RFM
+ * count is outside it) is printed (EXPLAIN ANALYZE) on stderr.
  *
  *   npx tsx bench/segments.ts --customers 100000 [--engines pglite,postgres]
  */
@@ -69,7 +70,8 @@ if (child) {
       };
       steps.push(step);
       process.stderr.write(`${step.step}: ${step.detail}\n`);
-      if (slowest === null || median > slowest.ms) slowest = { name, rules, ms: median };
+      const inGoal = name !== 'RFM champions or loyal';
+      if (inGoal && (slowest === null || median > slowest.ms)) slowest = { name, rules, ms: median };
     }
     if (slowest) {
       const plan = await explainSegment(database, slowest.rules, scope, { analyze: true });
