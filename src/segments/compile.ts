@@ -94,6 +94,7 @@ export async function withDatabaseFacts(
     covered: boolean;
     consentsLater: boolean;
     recencyPoints: number[] | null;
+    customers: number;
   }>`
     with last as (select as_of, recency_points from measures_refreshes order by id desc limit 1),
          latest as (select max(ordered_at) as at from orders)
@@ -102,7 +103,10 @@ export async function withDatabaseFacts(
            exists (select 1 from last)
              and not exists (select 1 from measures_dirty_customers)
              and coalesce((select at from latest) < (select (as_of + 1)::timestamptz from last), true) as covered,
-           (select recency_points from last) as "recencyPoints"`.execute(database.db);
+           (select recency_points from last) as "recencyPoints",
+           (select reltuples from pg_class where oid = 'customers'::regclass) as customers`.execute(
+    database.db,
+  );
   const facts: SegmentScope = {
     ...scope,
     ordersAfterAsOf: rows[0]?.later ?? true,
@@ -110,7 +114,10 @@ export async function withDatabaseFacts(
     consentsAfterAsOf: rows[0]?.consentsLater ?? true,
     recencyPoints: rows[0]?.recencyPoints ?? null,
   };
-  return rules === undefined ? facts : { ...facts, joinedSets: await smallKeyedSets(database, rules, facts) };
+  if (rules === undefined) return facts;
+  // reltuples: the planner's count of customers (-1 before the first analyze).
+  const customers = Math.max(Number(rows[0]?.customers ?? 0), 0);
+  return { ...facts, joinedSets: await smallKeyedSets(database, rules, facts, customers) };
 }
 
 /**
@@ -126,14 +133,10 @@ async function smallKeyedSets(
   database: Database,
   rules: RuleNode,
   scope: SegmentScope,
+  customers: number,
 ): Promise<Set<RuleNode>> {
   const small = new Set<RuleNode>();
-  const groups = keyedOrGroups(rules, contextOf(scope));
-  if (groups.length === 0) return small;
-  const { rows } = await sql<{ reltuples: number }>`
-    select reltuples from pg_class where oid = 'customers'::regclass`.execute(database.db);
-  const customers = Math.max(Number(rows[0]?.reltuples ?? 0), 0);
-  for (const { node, rows } of groups) {
+  for (const { node, rows } of keyedOrGroups(rules, contextOf(scope))) {
     const { rows: plan } = await sql<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>`
       explain (format json) ${unionOf(rows)}`.execute(database.db);
     const estimate = plan[0]?.['QUERY PLAN'][0].Plan['Plan Rows'] ?? Number.POSITIVE_INFINITY;
